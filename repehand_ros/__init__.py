@@ -1,0 +1,14 @@
+"""repehand_ros: both hands as 3D MANO meshes from one camera image (RepeHand).
+
+The library is ROS-free below `repehand_ros.ros`. The generated ROS messages
+(`repehand_ros.msg`) may be installed in another directory than this source
+tree (the project's .venv builds them with CMake; a colcon workspace installs
+both together), so the package path is extended to every `repehand_ros`
+folder on sys.path.
+"""
+
+from pkgutil import extend_path
+
+__path__ = extend_path(__path__, __name__)
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Geometry: boxes in the image, rotations, the camera model, placing hands in metres."""

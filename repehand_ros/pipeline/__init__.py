@@ -1,0 +1,1 @@
+"""The ROS-free reconstruction pipeline and the results it returns."""

@@ -1,0 +1,1 @@
+"""The ROS 2 edge: conversions to and from messages, topics, QoS. Imports rclpy."""

@@ -1,0 +1,61 @@
+"""The `repehand` command: one program, one sub-command per offline tool.
+
+Each sub-command lives in its own module under `repehand_ros.tools` and
+exposes `register(subparsers)`, which adds its parser and sets `func` to a
+callable taking the parsed arguments and returning the exit status. A
+sub-command reports a user error by raising `CommandError`: one clear line,
+exit status 2, no stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from repehand_ros import __version__
+
+# Modules that provide sub-commands, in the order `--help` lists them.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("repehand_ros.tools.dds_demo",)
+
+
+class CommandError(Exception):
+    """A problem the user can fix (a missing file, a bad option): printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="repehand",
+        description="RepeHand two-hand reconstruction: offline tools and ROS 2 helpers.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug messages as well as progress"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as error:
+        print(f"repehand {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"repehand {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

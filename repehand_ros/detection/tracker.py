@@ -1,0 +1,198 @@
+"""Follow each hand from frame to frame, so the detector runs only when needed.
+
+The next frame's box for a hand comes from the last frame's keypoints (the
+detector's landmarks, or the network's projected joints fed back by the
+reconstructor), shifted by the hand's recent motion and enlarged for what
+motion remains. The detector runs again when a hand is lost, when a tracked
+hand's confidence falls below a threshold, while a hand is missing (every
+few frames, to pick it up when it appears), and every N frames regardless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from repehand_ros.detection.box_ops import (
+    KEYPOINT_BOX_SCALE,
+    box_around_points,
+    iou,
+    scale_box,
+    shift_box,
+    visible_fraction,
+)
+from repehand_ros.detection.detections import DetectionSource, HandDetection
+from repehand_ros.geometry.boxes import Box
+from repehand_ros.mano.joints import NUM_JOINTS
+from repehand_ros.pipeline.results import HandSide
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """When to detect again, and how a tracked box is made."""
+
+    redetect_interval: int = 30
+    """Detect at least every this many frames; 1 detects every frame (no tracking)."""
+    missing_hand_interval: int = 5
+    """While fewer than two hands are tracked, detect every this many frames to find the other."""
+    min_confidence: float = 0.5
+    """A tracked hand whose confidence falls below this triggers detection."""
+    keypoint_box_scale: float = KEYPOINT_BOX_SCALE
+    """Keypoints box to hand box, as the detector makes it, so both give alike boxes."""
+    motion_margin: float = 1.15
+    """Extra enlargement of a predicted box for motion the velocity does not explain."""
+    min_visible_fraction: float = 0.3
+    """A hand whose predicted box is less than this much inside the image has left it."""
+    sticky_match_iou: float = 0.3
+    """A new detection overlapping a tracked hand this much keeps that hand's side, so
+    handedness labels that flicker between detections cannot swap the hands."""
+
+    def __post_init__(self) -> None:
+        if self.redetect_interval < 1 or self.missing_hand_interval < 1:
+            raise ValueError("redetect_interval and missing_hand_interval must be at least 1")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
+        if self.keypoint_box_scale <= 0 or self.motion_margin <= 0:
+            raise ValueError("keypoint_box_scale and motion_margin must be positive")
+
+
+@dataclass
+class _Track:
+    box: Box
+    confidence: float
+    time: float
+    velocity: tuple[float, float] = (0.0, 0.0)
+    """Box centre motion, pixels per second."""
+
+
+class HandTracker:
+    """Per-hand tracks; the caller asks `needs_detection()` each frame, then either
+    detects and calls `update_from_detections`, or calls `predict`."""
+
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        self.settings = settings or TrackerSettings()
+        self._tracks: dict[HandSide, _Track] = {}
+        self._frames_since_detection: int | None = None
+        self._hand_lost = False
+
+    @property
+    def tracked_sides(self) -> tuple[HandSide, ...]:
+        return tuple(side for side in HandSide if side in self._tracks)
+
+    def needs_detection(self) -> bool:
+        """Whether this frame should run the detector instead of `predict`."""
+        if self._frames_since_detection is None or self._hand_lost or not self._tracks:
+            return True
+        if any(track.confidence < self.settings.min_confidence for track in self._tracks.values()):
+            return True
+        next_frame = self._frames_since_detection + 1
+        if len(self._tracks) < len(HandSide) and next_frame >= self.settings.missing_hand_interval:
+            return True
+        return next_frame >= self.settings.redetect_interval
+
+    def predict(self, image_size: tuple[int, int], t: float) -> list[HandDetection]:
+        """This frame's box per tracked hand (source TRACKER); hands that left the image are lost.
+
+        `image_size` is (height, width); `t` the frame's time in seconds.
+        """
+        if self._frames_since_detection is not None:
+            self._frames_since_detection += 1
+        predicted = []
+        for side in self.tracked_sides:
+            track = self._tracks[side]
+            dt = max(t - track.time, 0.0)
+            moved = shift_box(track.box, track.velocity[0] * dt, track.velocity[1] * dt)
+            box = scale_box(moved, self.settings.motion_margin)
+            if visible_fraction(box, image_size) < self.settings.min_visible_fraction:
+                logger.debug("%s hand left the image", side.name.lower())
+                self.lose(side)
+                continue
+            predicted.append(HandDetection(side, box, track.confidence, DetectionSource.TRACKER))
+        return predicted
+
+    def update_from_detections(
+        self, detections: list[HandDetection], t: float
+    ) -> list[HandDetection]:
+        """Start tracks from a detection frame; returns the detections with sides kept stable.
+
+        A hand the detector did not find loses its track: the detector is the
+        authority on presence.
+        """
+        detections = self._keep_tracked_sides(detections)
+        previous = self._tracks
+        self._tracks = {}
+        for det in detections:
+            box = (
+                box_around_points(det.keypoints, self.settings.keypoint_box_scale)
+                if det.keypoints is not None
+                else det.box
+            )
+            self._set(det.side, box, det.score, t, previous.get(det.side))
+        self._frames_since_detection = 0
+        self._hand_lost = False
+        return detections
+
+    def update_from_keypoints(
+        self, side: HandSide, keypoints_px: np.ndarray, confidence: float, t: float
+    ) -> None:
+        """Feed back a hand's (21, 2) keypoints in image pixels, e.g. the network's projection."""
+        keypoints = np.asarray(keypoints_px, dtype=np.float64)
+        if keypoints.shape != (NUM_JOINTS, 2) or not np.all(np.isfinite(keypoints)):
+            raise ValueError(
+                f"keypoints_px must be finite with shape ({NUM_JOINTS}, 2), got {keypoints.shape}"
+            )
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {confidence}")
+        side = HandSide(side)
+        box = box_around_points(keypoints, self.settings.keypoint_box_scale)
+        self._set(side, box, confidence, t, self._tracks.get(side))
+
+    def lose(self, side: HandSide) -> None:
+        """Drop a hand's track (e.g. the network found no hand there); the next frame detects."""
+        if self._tracks.pop(HandSide(side), None) is not None:
+            self._hand_lost = True
+
+    def _set(
+        self, side: HandSide, box: Box, confidence: float, t: float, previous: _Track | None
+    ) -> None:
+        velocity = (0.0, 0.0)
+        if previous is not None and t > previous.time:
+            (u0, v0), (u1, v1) = previous.box.center, box.center
+            velocity = ((u1 - u0) / (t - previous.time), (v1 - v0) / (t - previous.time))
+        self._tracks[side] = _Track(box, float(confidence), t, velocity)
+
+    def _keep_tracked_sides(self, detections: list[HandDetection]) -> list[HandDetection]:
+        """Give a detection that overlaps a tracked hand that hand's side."""
+        pairs = sorted(
+            (
+                (iou(det.box, track.box), index, side)
+                for index, det in enumerate(detections)
+                for side, track in self._tracks.items()
+            ),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        sides: dict[int, HandSide] = {}
+        for overlap, index, side in pairs:
+            if overlap < self.settings.sticky_match_iou:
+                break
+            if index not in sides and side not in sides.values():
+                sides[index] = side
+        for index, det in enumerate(detections):
+            if index not in sides:
+                free = [s for s in (det.side, *HandSide) if s not in sides.values()]
+                if free:
+                    sides[index] = free[0]
+        kept = []
+        for index, det in enumerate(detections):
+            if index not in sides:
+                continue
+            if sides[index] is not det.side:
+                logger.debug("detected %s hand kept as tracked %s", det.side.name, sides[index])
+            kept.append(dataclasses.replace(det, side=sides[index]))
+        return sorted(kept, key=lambda det: det.side)

@@ -12,3 +12,14 @@ from pkgutil import extend_path
 __path__ = extend_path(__path__, __name__)
 
 __version__ = "0.1.0"
+
+_LAZY = {"HandReconstructor", "ReconstructorConfig"}
+
+
+def __getattr__(name: str):
+    """`from repehand_ros import HandReconstructor` without loading torch for message users."""
+    if name in _LAZY:
+        from repehand_ros.pipeline import reconstructor
+
+        return getattr(reconstructor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,29 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures.mano_files import write_official_mano_dir
 
 os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 100))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_LOG_DIR", tempfile.mkdtemp(prefix="repehand-test-roslog-"))
+
+
+@pytest.fixture(scope="session")
+def mano_fixture(tmp_path_factory) -> tuple[Path, dict[str, dict[str, np.ndarray]]]:
+    """MANO_RIGHT.pkl and MANO_LEFT.pkl in the official format (fixture arrays), and the arrays."""
+    directory = tmp_path_factory.mktemp("mano")
+    return directory, write_official_mano_dir(directory)
+
+
+@pytest.fixture(scope="session")
+def mano_dir(mano_fixture) -> Path:
+    return mano_fixture[0]
+
+
+@pytest.fixture(scope="session")
+def mano_arrays(mano_fixture) -> dict[str, dict[str, np.ndarray]]:
+    return mano_fixture[1]

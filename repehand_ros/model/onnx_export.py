@@ -50,6 +50,20 @@ def _eval_mode_restored(module: nn.Module) -> Iterator[None]:
             submodule.training = training
 
 
+@contextmanager
+def _exporter_logs_quiet() -> Iterator[None]:
+    """The exporter's graph passes log every rewrite at INFO: keep only their warnings."""
+    loggers = [logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx")]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(max(log.level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
+
+
 def export_onnx(
     network: RepeHandNet,
     path: str | Path,
@@ -67,7 +81,7 @@ def export_onnx(
     device = next(network.parameters()).device
     example = torch.rand(example_batch, 3, INPUT_SIZE, INPUT_SIZE, device=device)
     batch = torch.export.Dim("batch", min=1, max=1024)
-    with _eval_mode_restored(wrapper), torch.no_grad():
+    with _eval_mode_restored(wrapper), torch.no_grad(), _exporter_logs_quiet():
         # One eager run first: it proves the network runs on the example, and it fills
         # timm's attention-bias cache so the exporter does not see it assigned mid-trace.
         wrapper(example)

@@ -64,6 +64,8 @@ class HandResult:
     """(21, 2) joints projected into the source image, pixels (u, v)."""
     box: Box | None = None
     """The hand's box in the source image, pixels; None when not found."""
+    reason: str = ""
+    """Why the hand is not valid ("not detected", "implausible result", ...); empty if valid."""
 
     def __post_init__(self) -> None:
         self.side = HandSide(self.side)

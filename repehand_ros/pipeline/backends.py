@@ -1,0 +1,146 @@
+"""Where the network runs: PyTorch (CPU, CUDA, fp16 on CUDA) or ONNX Runtime.
+
+A backend takes a batch of crops (N, 3, 224, 224) float32 RGB in [0, 1] as a
+numpy array and returns the network's outputs as numpy arrays in a
+`RepeHandOutput`, so every later stage is the same whatever ran the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from repehand_ros.model.outputs import OUTPUT_NAMES, RepeHandOutput
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnxruntime")
+DEVICES = ("auto", "cpu", "cuda")
+ORT_PROVIDERS = {
+    "cpu": ("CPUExecutionProvider",),
+    "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
+    "tensorrt": ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
+}
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot run here: not installed, no GPU, a bad model file."""
+
+
+class NetworkBackend(Protocol):
+    name: str
+    """For TwoHandMesh.backend, e.g. "torch-cuda-fp16" or "onnxruntime-tensorrt"."""
+
+    def __call__(self, crops: np.ndarray) -> RepeHandOutput: ...
+
+
+def resolve_device(device: str) -> str:
+    """ "auto" means CUDA when PyTorch sees a GPU, the CPU otherwise."""
+    import torch
+
+    if device not in DEVICES:
+        raise BackendError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU here")
+    return device
+
+
+class TorchBackend:
+    """The network in PyTorch; fp16 (autocast) only on CUDA, where it pays off."""
+
+    def __init__(self, network, device: str, fp16: bool = False) -> None:
+        import torch
+
+        if fp16 and device != "cuda":
+            raise BackendError("fp16 needs device 'cuda' (half precision is slower on the CPU)")
+        self._torch = torch
+        self.device = torch.device(device)
+        self.network = network.to(self.device).eval()
+        self.fp16 = fp16
+        self.name = f"torch-{device}" + ("-fp16" if fp16 else "")
+
+    def __call__(self, crops: np.ndarray) -> RepeHandOutput:
+        torch = self._torch
+        images = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        with torch.inference_mode(), torch.autocast("cuda", enabled=self.fp16):
+            output = self.network(images, validate=False)
+        return RepeHandOutput.from_named(
+            {name: value.float().cpu().numpy() for name, value in output.to_named().items()}
+        )
+
+
+class OnnxRuntimeBackend:
+    """An exported network in ONNX Runtime, on the CPU, CUDA or TensorRT."""
+
+    def __init__(self, onnx_path: Path, provider: str = "cpu", threads: int = 0) -> None:
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise BackendError(
+                "backend 'onnxruntime' needs the onnxruntime package (pip install onnxruntime, "
+                "or onnxruntime-gpu for CUDA/TensorRT)"
+            ) from error
+        if provider not in ORT_PROVIDERS:
+            raise BackendError(f"provider must be one of {sorted(ORT_PROVIDERS)}, got {provider!r}")
+        available = onnxruntime.get_available_providers()
+        wanted = ORT_PROVIDERS[provider]
+        if wanted[0] not in available:
+            raise BackendError(
+                f"ONNX Runtime provider {wanted[0]} is not available here "
+                f"(available: {', '.join(available)})"
+            )
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(onnx_path), options, providers=[p for p in wanted if p in available]
+            )
+        except Exception as error:  # ORT raises its own exception types for bad files
+            raise BackendError(f"ONNX Runtime cannot load {onnx_path}: {error}") from error
+        names = [output.name for output in self.session.get_outputs()]
+        if sorted(names) != sorted(OUTPUT_NAMES):
+            raise BackendError(
+                f"{onnx_path} is not a RepeHand export: outputs {names}, expected {OUTPUT_NAMES}"
+            )
+        self.input_name = self.session.get_inputs()[0].name
+        self.name = f"onnxruntime-{provider}"
+
+    def __call__(self, crops: np.ndarray) -> RepeHandOutput:
+        outputs = self.session.run(None, {self.input_name: np.ascontiguousarray(crops)})
+        names = [output.name for output in self.session.get_outputs()]
+        return RepeHandOutput.from_named(dict(zip(names, outputs, strict=True)))
+
+
+def cached_onnx_export(network, checkpoint: Path | None, cache_dir: Path) -> Path:
+    """The network exported to ONNX once per checkpoint file, reused afterwards.
+
+    The cache key is the checkpoint's content hash and the variant, so a new
+    checkpoint is exported again and an unchanged one is not.
+    """
+    from repehand_ros.model.onnx_export import export_onnx
+
+    digest = hashlib.sha256(network.variant.name.encode())
+    if checkpoint is not None:
+        with open(checkpoint, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(b"random-weights")
+        for value in network.state_dict().values():
+            digest.update(value.detach().cpu().numpy().tobytes())
+    path = Path(cache_dir) / f"repehand-{network.variant.name}-{digest.hexdigest()[:16]}.onnx"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".onnx.partial")
+        logger.info("exporting the network to %s (once per checkpoint)", path)
+        export_onnx(network, partial)
+        partial.replace(path)
+    return path

@@ -1,0 +1,281 @@
+"""HandReconstructor end to end: hands land where they are, in metres, or are reported missing.
+
+The network is replaced by a scripted backend that returns what a perfect
+network would for hands placed at known 3D positions in front of a known
+camera (a fixture, not a claim about accuracy): the tests check the pipeline
+around the network, from the crop plan to the camera frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from repehand_ros.detection import (
+    DetectionSource,
+    HandDetection,
+    HandLocator,
+    HandTracker,
+    TrackerSettings,
+    plan_crops,
+)
+from repehand_ros.geometry.boxes import Box
+from repehand_ros.geometry.camera import PinholeCamera
+from repehand_ros.geometry.crop import CropTransform
+from repehand_ros.mano.layer import ManoPair
+from repehand_ros.model.outputs import HandPrediction, RepeHandOutput
+from repehand_ros.pipeline.backends import BackendError
+from repehand_ros.pipeline.reconstructor import HandReconstructor, ReconstructorConfig
+from repehand_ros.pipeline.results import HandSide
+from repehand_ros.pipeline.smoothing import SmoothingConfig
+
+CAMERA = PinholeCamera(
+    k=np.array([[600.0, 0.0, 319.5], [0.0, 600.0, 239.5], [0.0, 0.0, 1.0]]),
+    d=np.array([-0.05, 0.01, 0.0, 0.0, 0.0]),
+    distortion_model="plumb_bob",
+    width=640,
+    height=480,
+)
+IMAGE = np.zeros((480, 640, 3), dtype=np.uint8)
+
+
+@dataclass
+class PlacedHand:
+    """A MANO hand with a known pose at a known wrist position."""
+
+    root_pose: np.ndarray
+    hand_pose: np.ndarray
+    shape: np.ndarray
+    wrist: np.ndarray
+    joints_rel: np.ndarray
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return CAMERA.project(self.joints_rel + self.wrist)
+
+    @property
+    def box(self) -> Box:
+        low, high = self.pixels.min(axis=0), self.pixels.max(axis=0)
+        return Box(*low.tolist(), *high.tolist())
+
+
+def place(pair: ManoPair, side: HandSide, wrist: list[float], seed: int) -> PlacedHand:
+    rng = np.random.default_rng(seed)
+    root_pose = rng.normal(0, 0.3, 3).astype(np.float32)
+    hand_pose = rng.normal(0, 0.2, 45).astype(np.float32)
+    shape = rng.normal(0, 0.5, 10).astype(np.float32)
+    layer = pair.right if side is HandSide.RIGHT else pair.left
+    with torch.inference_mode():
+        mesh = layer(*(torch.from_numpy(a[None]) for a in (root_pose, hand_pose, shape)))
+    return PlacedHand(root_pose, hand_pose, shape, np.array(wrist), mesh.joints[0].numpy())
+
+
+def weak_perspective(hand: PlacedHand, crop: CropTransform) -> tuple[np.ndarray, np.ndarray]:
+    """The camera (scale, tx, ty) and 2D joints in heatmap cells a perfect network would give."""
+    target = crop.to_crop(hand.pixels) / 32.0
+    xy = hand.joints_rel[:, :2].astype(np.float64)
+    design = np.zeros((2 * len(xy), 3))
+    design[0::2, 0], design[0::2, 1] = xy[:, 0], 1.0
+    design[1::2, 0], design[1::2, 2] = xy[:, 1], 1.0
+    cam = np.linalg.lstsq(design, target.reshape(-1), rcond=None)[0]
+    return cam, target
+
+
+class ScriptedBackend:
+    """Answers each crop of the plan with the placed hands' true MANO parameters."""
+
+    name = "scripted"
+
+    def __init__(self, hands: dict[HandSide, PlacedHand], crops: list[CropTransform]) -> None:
+        self.hands, self.crops, self.batches = hands, crops, []
+        self.collapse_right = False
+
+    def _prediction(self, hand: PlacedHand) -> HandPrediction:
+        cams, joints_hm = [], []
+        for crop in self.crops:
+            cam, target = weak_perspective(hand, crop)
+            cams.append(cam)
+            joints_hm.append(np.concatenate([target, np.full((21, 1), 3.0)], axis=1))
+        n = len(self.crops)
+        return HandPrediction(
+            joints_hm=np.stack(joints_hm).astype(np.float32),
+            root_rotmat=np.tile(np.eye(3, dtype=np.float32), (n, 1, 1)),
+            pose_rotmat=np.tile(np.eye(3, dtype=np.float32), (n, 15, 1, 1)),
+            root_pose=np.tile(hand.root_pose, (n, 1)),
+            hand_pose=np.tile(hand.hand_pose, (n, 1)),
+            shape=np.tile(hand.shape, (n, 1)),
+            cam=np.stack(cams).astype(np.float32),
+        )
+
+    def __call__(self, crops: np.ndarray) -> RepeHandOutput:
+        assert crops.shape == (len(self.crops), 3, 224, 224) and crops.dtype == np.float32
+        assert crops.min() >= 0.0 and crops.max() <= 1.0
+        self.batches.append(len(crops))
+        right, left = self.hands[HandSide.RIGHT], self.hands[HandSide.LEFT]
+        relative = (left.wrist - right.wrist).astype(np.float32)
+        output = RepeHandOutput(
+            right=self._prediction(right),
+            left=self._prediction(left),
+            relative_translation=np.tile(relative, (len(self.crops), 1)),
+        )
+        if self.collapse_right:
+            output.right.cam[:, 0] = 0.0
+        return output
+
+
+class StaticFinder:
+    """A hand-finder that reports fixed boxes: stands in for the detector."""
+
+    def __init__(self, boxes: dict[HandSide, Box]) -> None:
+        self.boxes = boxes
+
+    def find(self, image: np.ndarray) -> list[HandDetection]:
+        return [
+            HandDetection(side, box, 1.0, DetectionSource.DETECTOR)
+            for side, box in self.boxes.items()
+        ]
+
+    def close(self) -> None:
+        """Nothing to free."""
+
+
+def reconstructor_for(mano_dir, hands, detected=(HandSide.RIGHT, HandSide.LEFT)):
+    boxes = {side: hands[side].box for side in detected}
+    plan = plan_crops(boxes)
+    backend = ScriptedBackend(hands, [CropTransform(crop.box) for crop in plan.crops])
+    locator = HandLocator(StaticFinder(boxes), HandTracker(TrackerSettings(redetect_interval=1)))
+    config = ReconstructorConfig(mano_dir=mano_dir, smoothing=SmoothingConfig(enabled=False))
+    return HandReconstructor(config, backend=backend, locator=locator), backend, plan
+
+
+@pytest.fixture(scope="module")
+def pair(mano_dir, mano_arrays) -> ManoPair:
+    return ManoPair.from_dir(mano_dir).eval()
+
+
+@pytest.mark.parametrize("depth", [0.35, 0.6, 1.0])
+def test_hands_sharing_one_crop_land_where_they_are(mano_dir, pair, depth):
+    hands = {
+        HandSide.RIGHT: place(pair, HandSide.RIGHT, [-0.04, 0.02, depth], seed=1),
+        HandSide.LEFT: place(pair, HandSide.LEFT, [0.05, 0.0, depth + 0.03], seed=2),
+    }
+    reconstructor, backend, plan = reconstructor_for(mano_dir, hands)
+    assert plan.shared and backend.crops[0].box == plan.crops[0].box
+    result = reconstructor.reconstruct(IMAGE, CAMERA, 0.0)
+    assert backend.batches == [1] and len(result.crops) == 1
+    for side, hand in hands.items():
+        got = result.right if side is HandSide.RIGHT else result.left
+        assert got.valid, got.reason
+        assert got.confidence > 0.8  # weak vs true perspective differ a little up close
+        # Weak perspective in the crop approximates the true perspective: within 1.5 cm.
+        np.testing.assert_allclose(got.wrist_position, hand.wrist, atol=0.015 * depth / 0.6)
+        np.testing.assert_allclose(got.joints[0], got.wrist_position, atol=1e-6)
+        assert got.vertices.shape == (778, 3)
+        np.testing.assert_allclose(got.mano_pose, np.concatenate([hand.root_pose, hand.hand_pose]))
+        assert np.abs(got.keypoints_2d - hand.pixels).max() < 0.05 * (got.box.width + 1)
+    # One crop: the relative translation is the network's, and agrees with the wrists.
+    np.testing.assert_allclose(
+        result.relative_translation, hands[HandSide.LEFT].wrist - hands[HandSide.RIGHT].wrist, 1e-5
+    )
+    np.testing.assert_allclose(
+        result.relative_translation,
+        result.left.wrist_position - result.right.wrist_position,
+        atol=1e-6,
+    )
+    assert result.backend == "repehand-5m/scripted"
+    assert result.times.total_ms >= result.times.network_ms >= 0.0
+
+
+def test_hands_far_apart_get_a_crop_each_in_one_batch(mano_dir, pair):
+    hands = {
+        HandSide.RIGHT: place(pair, HandSide.RIGHT, [-0.35, 0.05, 0.7], seed=3),
+        HandSide.LEFT: place(pair, HandSide.LEFT, [0.35, -0.05, 0.8], seed=4),
+    }
+    reconstructor, backend, plan = reconstructor_for(mano_dir, hands)
+    assert not plan.shared
+    result = reconstructor.reconstruct(IMAGE, CAMERA, 0.0)
+    assert backend.batches == [2] and len(result.crops) == 2
+    for side, hand in hands.items():
+        got = result.right if side is HandSide.RIGHT else result.left
+        assert got.valid, got.reason
+        np.testing.assert_allclose(got.wrist_position, hand.wrist, atol=0.02)
+    np.testing.assert_allclose(
+        result.relative_translation,
+        result.left.wrist_position - result.right.wrist_position,
+        atol=1e-6,
+    )
+
+
+def test_a_hand_that_is_not_detected_is_invalid_never_made_up(mano_dir, pair):
+    hands = {
+        HandSide.RIGHT: place(pair, HandSide.RIGHT, [0.0, 0.0, 0.5], seed=5),
+        HandSide.LEFT: place(pair, HandSide.LEFT, [0.1, 0.0, 0.5], seed=6),
+    }
+    reconstructor, _, _ = reconstructor_for(mano_dir, hands, detected=(HandSide.RIGHT,))
+    result = reconstructor.reconstruct(IMAGE, CAMERA, 0.0)
+    assert result.right.valid
+    assert not result.left.valid and result.left.reason == "not detected"
+    assert result.left.vertices is None and not result.left.joints.any()
+    assert not result.relative_translation.any()
+
+
+def test_an_implausible_prediction_is_invalid_with_its_reason(mano_dir, pair):
+    hands = {
+        HandSide.RIGHT: place(pair, HandSide.RIGHT, [0.0, 0.0, 0.5], seed=7),
+        HandSide.LEFT: place(pair, HandSide.LEFT, [0.1, 0.0, 0.5], seed=8),
+    }
+    reconstructor, backend, _ = reconstructor_for(mano_dir, hands, detected=(HandSide.RIGHT,))
+    backend.collapse_right = True  # a network that puts every joint on one point
+    result = reconstructor.reconstruct(IMAGE, CAMERA, 0.0)
+    assert not result.right.valid
+    assert result.right.reason.startswith("placement failed")
+
+
+def test_faces_come_from_the_mano_files(mano_dir, mano_arrays, pair):
+    hands = {s: place(pair, s, [0.0, 0.0, 0.5], seed=9) for s in HandSide}
+    reconstructor, _, _ = reconstructor_for(mano_dir, hands)
+    right, left = reconstructor.faces
+    np.testing.assert_array_equal(right, mano_arrays["right"]["f"])
+    np.testing.assert_array_equal(left, mano_arrays["left"]["f"])
+
+
+def test_bad_images_and_cameras_are_refused_clearly(mano_dir, pair):
+    hands = {s: place(pair, s, [0.0, 0.0, 0.5], seed=10) for s in HandSide}
+    reconstructor, _, _ = reconstructor_for(mano_dir, hands)
+    with pytest.raises(ValueError, match="grey"):
+        reconstructor.reconstruct(np.zeros((480, 640), np.uint8), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="RGBA"):
+        reconstructor.reconstruct(np.zeros((480, 640, 4), np.uint8), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="uint8"):
+        reconstructor.reconstruct(np.zeros((480, 640, 3), np.float32), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="empty"):
+        reconstructor.reconstruct(np.zeros((0, 640, 3), np.uint8), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="intrinsics are for 640x480 images but the image is"):
+        reconstructor.reconstruct(np.zeros((240, 320, 3), np.uint8), CAMERA, 0.0)
+    with pytest.raises(ValueError, match="camera k"):
+        PinholeCamera(k=np.full((3, 3), np.nan), d=[], distortion_model="", width=640, height=480)
+
+
+def test_a_backend_this_machine_lacks_is_refused_clearly(mano_dir, mano_arrays):
+    import onnxruntime
+
+    if "TensorrtExecutionProvider" not in onnxruntime.get_available_providers():
+        with pytest.raises(BackendError, match="TensorrtExecutionProvider is not available"):
+            HandReconstructor(
+                ReconstructorConfig(
+                    mano_dir=mano_dir, backend="tensorrt", onnx_file=mano_dir / "MANO_RIGHT.pkl"
+                )
+            )
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendError, match="sees no CUDA GPU"):
+            HandReconstructor(ReconstructorConfig(mano_dir=mano_dir, device="cuda"))
+        with pytest.raises(BackendError, match="fp16 needs device 'cuda'"):
+            HandReconstructor(ReconstructorConfig(mano_dir=mano_dir, device="cpu", fp16=True))
+
+
+def test_missing_mano_files_name_the_file_and_where_to_get_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"MANO_RIGHT\.pkl.*mano\.is\.tue\.mpg\.de"):
+        HandReconstructor(ReconstructorConfig(mano_dir=tmp_path / "nowhere"))

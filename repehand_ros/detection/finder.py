@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from types import TracebackType
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,6 +15,7 @@ from repehand_ros.detection.regions import FixedRegionFinder, WholeImageFinder
 from repehand_ros.detection.tracker import HandTracker, TrackerSettings
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.pipeline.results import HandSide
+from repehand_ros.resources import Closeable
 
 MODES = ("detector", "roi", "image")
 
@@ -66,7 +66,7 @@ class DetectionConfig:
         return cls(**values)
 
 
-class HandLocator:
+class HandLocator(Closeable):
     """Where the hands are in each frame: the finder when needed, tracking otherwise.
 
     Per frame: `locate(image, t)`, then feed back each hand the network
@@ -96,17 +96,6 @@ class HandLocator:
 
     def close(self) -> None:
         self.finder.close()
-
-    def __enter__(self) -> HandLocator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def create_hand_finder(config: DetectionConfig) -> HandFinder:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ from repehand_ros.detection.detections import DetectionSource, HandDetection
 from repehand_ros.detection.duplicates import DuplicateRules, suppress_duplicates
 from repehand_ros.detection.images import check_rgb_image
 from repehand_ros.pipeline.results import HandSide
+from repehand_ros.resources import Closeable
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _import_hands_solution() -> Any:
     return mediapipe.solutions.hands
 
 
-class MediaPipeHandDetector:
+class MediaPipeHandDetector(Closeable):
     """RGB image in, at most one `HandDetection` per side out, with landmarks.
 
     Each call is an independent detection (MediaPipe's static-image mode):
@@ -131,14 +131,3 @@ class MediaPipeHandDetector:
         if self._hands is not None:
             self._hands.close()
             self._hands = None
-
-    def __enter__(self) -> MediaPipeHandDetector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -9,8 +9,6 @@ it, and tracking (if on) narrows it from the network's keypoints.
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import numpy as np
 
 from repehand_ros.detection.box_ops import image_box, visible_fraction
@@ -18,31 +16,18 @@ from repehand_ros.detection.detections import DetectionSource, HandDetection
 from repehand_ros.detection.images import check_rgb_image
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.pipeline.results import HandSide
+from repehand_ros.resources import Closeable
 
 ASSUMED_SCORE = 1.0
 """Score of an assumed hand: 'assumed present', not evidence; the network's own
 confidence must decide validity for these sources."""
 
 
-class _AssumedHandsFinder:
+class _AssumedHandsFinder(Closeable):
     """Both hands assumed in one box; shares the detector's interface."""
 
     def _both(self, box: Box, source: DetectionSource) -> list[HandDetection]:
         return [HandDetection(side, box, ASSUMED_SCORE, source) for side in HandSide]
-
-    def close(self) -> None:
-        """Nothing to free; present so every hand-finder can be closed alike."""
-
-    def __enter__(self) -> _AssumedHandsFinder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class FixedRegionFinder(_AssumedHandsFinder):

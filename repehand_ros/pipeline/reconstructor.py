@@ -20,7 +20,6 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import cv2
 import numpy as np
@@ -50,6 +49,7 @@ from repehand_ros.pipeline.backends import (
 )
 from repehand_ros.pipeline.results import HandResult, HandSide, StageTimes, TwoHandResult
 from repehand_ros.pipeline.smoothing import SmoothingConfig, TwoHandSmoother
+from repehand_ros.resources import Closeable
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _keypoint_box(keypoints: np.ndarray) -> Box:
     return Box(float(low[0]), float(low[1]), float(high[0]), float(high[1]))
 
 
-class HandReconstructor:
+class HandReconstructor(Closeable):
     """Both hands as MANO meshes in the camera frame, frame after frame.
 
     Not thread-safe: one frame at a time (the tracker and the smoother keep
@@ -382,14 +382,3 @@ class HandReconstructor:
 
     def close(self) -> None:
         self.locator.close()
-
-    def __enter__(self) -> HandReconstructor:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

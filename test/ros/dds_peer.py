@@ -13,12 +13,13 @@ import time
 import numpy as np
 import rclpy
 from message_factory import full_two_hand_mesh
+from rclpy.duration import Duration
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
 
 from repehand_ros.ros.faces import faces_from_message, faces_message, latched_qos
 
-TIMEOUT_S = 30.0
+TIMEOUT_S = 60.0
 
 
 def fixture_faces(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,8 +37,9 @@ def publish_hands(node, topic: str, seed: int) -> int:
             return 1
         time.sleep(0.05)
     publisher.publish(full_two_hand_mesh(seed))
-    time.sleep(1.0)  # let reliable delivery finish before the process goes
-    return 0
+    # Stay until the subscriber has acknowledged it: under load it may match late.
+    acked = publisher.wait_for_all_acked(Duration(seconds=TIMEOUT_S))
+    return 0 if acked else 1
 
 
 def publish_faces(node, topic: str, seed: int) -> int:

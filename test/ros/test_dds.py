@@ -17,7 +17,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from repehand_ros.msg import TwoHandMesh
 
-pytestmark = [pytest.mark.dds, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.dds, pytest.mark.timeout(240)]
 
 PEER = Path(__file__).with_name("dds_peer.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -71,10 +71,10 @@ def test_two_hand_mesh_crosses_dds_between_processes_unchanged(ros_node):
     node.create_subscription(TwoHandMesh, topic, received.append, qos)
     peer = subprocess.Popen([sys.executable, str(PEER), "publish-hands", topic, "7"])
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while not received and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.1)
-        assert peer.wait(timeout=30) == 0, "the publishing process failed"
+        assert peer.wait(timeout=90) == 0, "the publishing process failed"
     finally:
         peer.kill()
     assert len(received) == 1, "the message published by the other process did not arrive"

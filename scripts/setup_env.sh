@@ -5,13 +5,17 @@
 #      PyTorch, timm, smplx, OpenCV, ONNX Runtime, ...);
 #   3. builds the messages in msg/ with CMake (ament + rosidl) and installs them
 #      into .venv;
-#   4. installs the repehand_ros library from this source tree (editable).
+#   4. where tf2_msgs is missing (the wheels lack it), builds the stand-in in
+#      interfaces/tf2_msgs the same way, so that TF can be published;
+#   5. installs the repehand_ros library from this source tree (editable).
 # It records what it was built from and does nothing when nothing changed.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.venv"
 stamp_file="$venv/.repehand-setup-stamp"
+# Present when .venv holds our stand-in tf2_msgs rather than a real one.
+tf2_fallback_marker="$venv/.repehand-tf2_msgs-fallback"
 
 fail() {
   echo "setup: error: $*" >&2
@@ -59,6 +63,8 @@ printf '%s\n3.16\n' "$cmake_version" | sort -V -C -r \
 stamp=$(cd "$root" && {
   "$python" -c 'import sys; print(sys.executable, sys.version)'
   cat requirements/lock.txt CMakeLists.txt package.xml pyproject.toml setup.py msg/*.msg
+  cat cmake/*.cmake interfaces/tf2_msgs/package.xml interfaces/tf2_msgs/CMakeLists.txt \
+    interfaces/tf2_msgs/msg/*.msg
   cat scripts/setup_env.sh
 } | sha256sum | cut -d' ' -f1)
 
@@ -89,17 +95,34 @@ pip_pin=$(grep -E '^pip==' "$root/requirements/lock.txt" || true)
   "${pip[@]}" install -r "$root/requirements/lock.txt"
 } >"$pip_log" 2>&1 || { tail -n 30 "$pip_log" >&2; fail "installing the pinned packages failed (log: $pip_log)"; }
 
-echo "setup: building the messages in msg/"
-build="$venv/build/messages"
+# Configures, builds and installs one ament/rosidl CMake package into .venv.
+# Usage: cmake_install WHAT SOURCE_DIR BUILD_DIR LOG [EXTRA_CMAKE_ARGS...]
+cmake_install() {
+  local what=$1 source=$2 build=$3 log=$4
+  shift 4
+  cmake -S "$source" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" \
+    -DPython3_EXECUTABLE="$venv/bin/python" -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release \
+    "$@" >"$log" 2>&1 \
+    || { tail -n 30 "$log" >&2; fail "configuring $what failed (log: $log)"; }
+  cmake --build "$build" --parallel "$(nproc)" >>"$log" 2>&1 \
+    || { tail -n 30 "$log" >&2; fail "building $what failed (log: $log)"; }
+  cmake --install "$build" >>"$log" 2>&1 \
+    || { tail -n 30 "$log" >&2; fail "installing $what failed (log: $log)"; }
+}
+
 export AMENT_PREFIX_PATH="$venv" CMAKE_PREFIX_PATH="$venv"
-cmake -S "$root" -B "$build" -DCMAKE_INSTALL_PREFIX="$venv" \
-  -DPython3_EXECUTABLE="$venv/bin/python" -DREPEHAND_INSTALL_PYTHON_LIBRARY=OFF \
-  -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release >"$venv/build/cmake.log" 2>&1 \
-  || { tail -n 30 "$venv/build/cmake.log" >&2; fail "configuring the messages failed (log: $venv/build/cmake.log)"; }
-cmake --build "$build" --parallel "$(nproc)" >>"$venv/build/cmake.log" 2>&1 \
-  || { tail -n 30 "$venv/build/cmake.log" >&2; fail "building the messages failed (log: $venv/build/cmake.log)"; }
-cmake --install "$build" >>"$venv/build/cmake.log" 2>&1 \
-  || { tail -n 30 "$venv/build/cmake.log" >&2; fail "installing the messages failed (log: $venv/build/cmake.log)"; }
+echo "setup: building the messages in msg/"
+cmake_install "the messages" "$root" "$venv/build/messages" "$venv/build/cmake.log" \
+  -DREPEHAND_INSTALL_PYTHON_LIBRARY=OFF
+
+# A real tf2_msgs is left alone; the stand-in is rebuilt when it is ours, so
+# that changes to interfaces/tf2_msgs take effect.
+if [ -f "$tf2_fallback_marker" ] || ! "$venv/bin/python" -c 'import tf2_msgs' >/dev/null 2>&1; then
+  echo "setup: building the stand-in tf2_msgs in interfaces/ (the ROS 2 wheels lack it)"
+  cmake_install "the stand-in tf2_msgs" "$root/interfaces/tf2_msgs" "$venv/build/tf2_msgs" \
+    "$venv/build/tf2_msgs-cmake.log"
+  touch "$tf2_fallback_marker"
+fi
 
 echo "setup: installing repehand_ros from the source tree"
 # compat mode puts the source tree on sys.path, so the library's package wins
@@ -111,5 +134,7 @@ echo "setup: installing repehand_ros from the source tree"
 "${pip[@]}" check >/dev/null || { "${pip[@]}" check >&2; fail "the installed packages conflict (pip check)"; }
 "$venv/bin/python" -c 'import repehand_ros; from repehand_ros.msg import TwoHandMesh' \
   || fail "the environment was built but repehand_ros or its messages do not import"
+"$venv/bin/python" -c 'from tf2_msgs.msg import TFMessage' \
+  || fail "the environment was built but tf2_msgs (TFMessage) does not import"
 echo "$stamp" >"$stamp_file"
 echo "setup: .venv is ready"

@@ -1,8 +1,9 @@
 """Session-wide test set-up: keep ROS 2 traffic of the tests private and local.
 
-Every test run gets its own DDS domain, discovery limited to this machine, and
-a log directory of its own, so parallel runs and other ROS 2 programs on the
-machine cannot see or disturb the tests' messages. Subprocesses inherit this.
+Every test run gets its own DDS domain, discovery limited to this machine,
+the project's Fast DDS profile for large images, and a log directory of its
+own, so parallel runs and other ROS 2 programs on the machine cannot see or
+disturb the tests' messages. Subprocesses inherit this.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from fixtures.mano_files import write_official_mano_dir
 os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 100))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_LOG_DIR", tempfile.mkdtemp(prefix="repehand-test-roslog-"))
+# Camera images (900 KiB) need Fast DDS's shared memory with large segments (see the file).
+os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(
+    Path(__file__).resolve().parents[1] / "config" / "fastdds_large_images.xml"
+)
 
 
 @pytest.fixture(scope="session")

@@ -58,10 +58,12 @@ def test_colcon_installs_messages_and_library_as_one_python_package(colcon_insta
 @pytest.mark.timeout(900)
 def test_colcon_installs_the_command_manifest_and_ament_index_entry(colcon_install):
     assert os.access(colcon_install / "lib" / "repehand_ros" / "repehand", os.X_OK)
+    assert os.access(colcon_install / "lib" / "repehand_ros" / "hands_node", os.X_OK)
     assert os.access(colcon_install / "bin" / "repehand", os.X_OK)
     share = colcon_install / "share"
     assert (share / "repehand_ros" / "package.xml").is_file()
     assert (share / "repehand_ros" / "msg" / "TwoHandMesh.msg").is_file()
-    assert (share / "repehand_ros" / "launch").is_dir()
-    assert (share / "repehand_ros" / "config").is_dir()
+    assert (share / "repehand_ros" / "launch" / "hands.launch.py").is_file()
+    for name in ("hands.yaml", "hands.rviz", "fastdds_large_images.xml"):
+        assert (share / "repehand_ros" / "config" / name).is_file()
     assert (share / "ament_index" / "resource_index" / "packages" / "repehand_ros").is_file()

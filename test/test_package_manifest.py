@@ -17,6 +17,7 @@ ROSDEP_KEYS = {
     "cv2": "python3-opencv",
     "yaml": "python3-yaml",
     "tf_transformations": "tf_transformations",
+    "cv_bridge": "cv_bridge",
 }
 # Dependencies needed by the messages or at run time without being imported by name.
 NOT_IMPORTED = {"std_msgs", "geometry_msgs", "rosidl_default_runtime"}

@@ -4,7 +4,8 @@ Each sub-command lives in its own module under `repehand_ros.tools` and
 exposes `register(subparsers)`, which adds its parser and sets `func` to a
 callable taking the parsed arguments and returning the exit status. A
 sub-command reports a user error by raising `CommandError`: one clear line,
-exit status 2, no stack trace.
+exit status 2, no stack trace. A sub-command that runs ROS sets
+`accepts_ros_args=True` and receives what follows `--ros-args` as `args.ros_args`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from repehand_ros import __version__
 # Modules that provide sub-commands, in the order `--help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "repehand_ros.tools.export",
+    "repehand_ros.tools.node",
     "repehand_ros.tools.dds_demo",
 )
 
@@ -45,7 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything from --ros-args on belongs to ROS (remappings, -p name:=value, ...).
+    split = argv.index("--ros-args") if "--ros-args" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    args.ros_args = argv[split:]
+    if args.ros_args and not getattr(args, "accepts_ros_args", False):
+        parser.error(f"'repehand {args.command}' takes no --ros-args")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

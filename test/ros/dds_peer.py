@@ -3,6 +3,7 @@
 Usage: dds_peer.py publish-hands TOPIC SEED
        dds_peer.py publish-faces TOPIC SEED   (stays up until stdin closes)
        dds_peer.py subscribe-faces TOPIC OUT.npz
+       dds_peer.py publish-tf TOPIC SEED      (joint frames of synthetic_result(SEED))
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from message_factory import full_two_hand_mesh
 from rclpy.duration import Duration
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
+from std_msgs.msg import Header
 
 from repehand_ros.ros.faces import faces_from_message, faces_message, latched_qos
+from repehand_ros.ros.tf import joint_transforms, tf_message_type
+from repehand_ros.tools.dds_demo import synthetic_result
 
 TIMEOUT_S = 60.0
 
@@ -28,18 +32,35 @@ def fixture_faces(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return right, right[:, ::-1].copy()
 
 
-def publish_hands(node, topic: str, seed: int) -> int:
+def tf_fixture_header(seed: int) -> Header:
+    header = Header(frame_id="cam_optical_frame")
+    header.stamp.sec, header.stamp.nanosec = 1_700_000_000 + seed, 987_654_321
+    return header
+
+
+def publish_once_matched(node, message_type, topic: str, message) -> int:
+    """Publish `message` reliably to the first subscriber, and wait for its acknowledgement."""
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    publisher = node.create_publisher(TwoHandMesh, topic, qos)
+    publisher = node.create_publisher(message_type, topic, qos)
     deadline = time.monotonic() + TIMEOUT_S
     while publisher.get_subscription_count() == 0:
         if time.monotonic() > deadline:
             return 1
         time.sleep(0.05)
-    publisher.publish(full_two_hand_mesh(seed))
+    publisher.publish(message)
     # Stay until the subscriber has acknowledged it: under load it may match late.
     acked = publisher.wait_for_all_acked(Duration(seconds=TIMEOUT_S))
     return 0 if acked else 1
+
+
+def publish_hands(node, topic: str, seed: int) -> int:
+    return publish_once_matched(node, TwoHandMesh, topic, full_two_hand_mesh(seed))
+
+
+def publish_tf(node, topic: str, seed: int) -> int:
+    tf_message = tf_message_type()
+    transforms = joint_transforms(synthetic_result(seed), tf_fixture_header(seed))
+    return publish_once_matched(node, tf_message, topic, tf_message(transforms=transforms))
 
 
 def publish_faces(node, topic: str, seed: int) -> int:
@@ -74,6 +95,8 @@ def main() -> int:
             return publish_faces(node, topic, int(arg))
         if role == "subscribe-faces":
             return subscribe_faces(node, topic, arg)
+        if role == "publish-tf":
+            return publish_tf(node, topic, int(arg))
         raise SystemExit(f"unknown role {role}")
     finally:
         node.destroy_node()

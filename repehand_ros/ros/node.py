@@ -1,0 +1,415 @@
+"""The ROS 2 node: camera images in; TwoHandMesh, joint TF frames, markers, diagnostics out.
+
+Thin glue over the ROS-free HandReconstructor. A lifecycle node:
+configure checks the parameters and that the weights and MANO files exist
+(and stays unconfigured, saying what is missing, when they do not); activate
+loads the model and subscribes; deactivate stops work and clears the
+markers; cleanup frees the model. Images are received on the executor's
+thread and processed on a worker thread, newest frame first.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.event_handler import QoSRequestedIncompatibleQoSInfo, SubscriptionEventCallbacks
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.parameter import Parameter as RosParameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from repehand_ros.geometry.camera import PinholeCamera
+from repehand_ros.mano.layer import ManoFileNotFoundError, find_mano_file
+from repehand_ros.msg import HandMeshFaces, TwoHandMesh
+from repehand_ros.ros import parameters
+from repehand_ros.ros.conversions import two_hand_mesh_from_result
+from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
+from repehand_ros.ros.faces import FACES_TOPIC, faces_message, latched_qos
+from repehand_ros.ros.image_conversion import (
+    ImageConversionError,
+    rgb_from_compressed,
+    rgb_from_image,
+)
+from repehand_ros.ros.mailbox import LatestOnlyMailbox
+from repehand_ros.ros.markers import delete_all_markers, hand_markers
+from repehand_ros.ros.tf import joint_transforms, tf_message_type
+
+WARN_PERIOD_S = 5.0
+"""Repeated warnings about the same problem are logged at most this often."""
+
+RESULTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+WEIGHTS_HELP = (
+    "get the RepeHand checkpoint from the authors' published snapshots and MANO from "
+    "https://mano.is.tue.mpg.de (see weights/README.md)"
+)
+
+
+def _plain(value: Any) -> Any:
+    """Parameter arrays come back as array.array or tuples: make them lists."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return list(value)
+
+
+@dataclass
+class _Frame:
+    """An image waiting for the worker, with the intrinsics valid when it arrived."""
+
+    message: Image | CompressedImage
+    camera: PinholeCamera
+
+
+class HandsNode(LifecycleNode):
+    """Both hands from a camera, as TwoHandMesh, TF frames and markers."""
+
+    def __init__(self, node_name: str = "hands", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        for parameter in parameters.PARAMETERS:
+            descriptor = ParameterDescriptor(description=parameter.description)
+            default = (
+                RosParameter.Type.DOUBLE_ARRAY if parameter.default is None else parameter.default
+            )
+            self.declare_parameter(parameter.name, default, descriptor)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.stats = NodeStats()
+        self.mailbox: LatestOnlyMailbox[_Frame] = LatestOnlyMailbox()
+        self.reconstructor = None
+        self.camera: PinholeCamera | None = None
+        self.values: dict[str, Any] = {}
+        self._worker: threading.Thread | None = None
+        self._subscriptions_made: list = []
+        self._model_state = "unconfigured"
+        self._model_error = ""
+        self._publishers_made = False
+        self._activated_at = 0.0
+        self.diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def _check_parameters(self, changed: Sequence[RosParameter]) -> list[str]:
+        problems = (parameters.problem(p.name, _plain(p.value)) for p in changed)
+        return [problem for problem in problems if problem]
+
+    def _on_set_parameters(self, changed: list[RosParameter]) -> SetParametersResult:
+        problems = self._check_parameters(changed)
+        if problems:
+            return SetParametersResult(successful=False, reason="; ".join(problems))
+        return SetParametersResult(successful=True)
+
+    def _read_parameters(self) -> dict[str, Any]:
+        values = {}
+        for parameter in parameters.PARAMETERS:
+            try:
+                value = self.get_parameter(parameter.name).value
+            except rclpy.exceptions.ParameterUninitializedException:
+                value = None
+            values[parameter.name] = _plain(value)
+        return values
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        values = self._read_parameters()
+        problems = [p for p in (parameters.problem(k, v) for k, v in values.items()) if p]
+        problems += self._missing_files(values)
+        if problems:
+            for problem in problems:
+                self.get_logger().error(f"cannot configure: {problem}")
+            self._model_state = "unconfigured: " + problems[0]
+            return TransitionCallbackReturn.FAILURE
+        try:
+            self.config = parameters.reconstructor_config(values)
+        except ValueError as error:
+            self.get_logger().error(f"cannot configure: {error}")
+            return TransitionCallbackReturn.FAILURE
+        self.values = values
+        self.hands_publisher = self.create_lifecycle_publisher(TwoHandMesh, "~/hands", RESULTS_QOS)
+        self.faces_publisher = self.create_lifecycle_publisher(
+            HandMeshFaces, FACES_TOPIC, latched_qos()
+        )
+        self.markers_publisher = self.create_lifecycle_publisher(MarkerArray, "~/markers", 10)
+        self.tf_publisher = self.create_lifecycle_publisher(tf_message_type(), "/tf", 100)
+        self._publishers_made = True
+        self._model_state = "configured"
+        self.get_logger().info("configured")
+        return TransitionCallbackReturn.SUCCESS
+
+    def _missing_files(self, values: dict[str, Any]) -> list[str]:
+        missing = []
+        checkpoint = values["checkpoint"]
+        if checkpoint:
+            if not Path(checkpoint).expanduser().is_file():
+                missing.append(
+                    f"checkpoint file not found: {Path(checkpoint).expanduser().absolute()} "
+                    f"(parameter 'checkpoint'); {WEIGHTS_HELP}"
+                )
+        elif not values["allow_random_weights"]:
+            missing.append(
+                "parameter 'checkpoint' is empty; set it to a RepeHand checkpoint "
+                f"({WEIGHTS_HELP}), or allow_random_weights for plumbing tests"
+            )
+        for hand in ("right", "left"):
+            try:
+                find_mano_file(values["mano_dir"], hand)
+            except ManoFileNotFoundError as error:
+                missing.append(f"{error} (parameter 'mano_dir')")
+        return missing
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        from repehand_ros.pipeline.reconstructor import HandReconstructor
+
+        self._model_state = "loading"
+        try:
+            self.reconstructor = HandReconstructor(self.config)
+        except Exception as error:  # a model that cannot load must not kill the node
+            self._model_state = f"failed to load: {error}"
+            self.get_logger().error(f"cannot activate: {error}")
+            return TransitionCallbackReturn.FAILURE
+        self._model_state = f"active ({self.reconstructor.backend_name})"
+        result = super().on_activate(state)
+        self.faces_publisher.publish(faces_message(*self.reconstructor.faces))
+        self._subscribe()
+        self.mailbox.reopen()
+        self._activated_at = time.monotonic()
+        self._worker = threading.Thread(target=self._work, name="hands-worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"active: {self.reconstructor.backend_name}, images on {self._image_topic()}"
+        )
+        return result
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_work()
+        self.markers_publisher.publish(delete_all_markers(Header(stamp=self._now())))
+        self._model_state = "inactive"
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._free()
+        self._model_state = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self._stop_work()
+        self._free()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _free(self) -> None:
+        if self.reconstructor is not None:
+            self.reconstructor.close()
+            self.reconstructor = None
+        if self._publishers_made:
+            for publisher in (
+                self.hands_publisher,
+                self.faces_publisher,
+                self.markers_publisher,
+                self.tf_publisher,
+            ):
+                self.destroy_lifecycle_publisher(publisher)
+            self._publishers_made = False
+
+    def _stop_work(self) -> None:
+        for subscription in self._subscriptions_made:
+            self.destroy_subscription(subscription)
+        self._subscriptions_made = []
+        self.mailbox.close()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+
+    # -- input --------------------------------------------------------------------------------
+
+    def _image_topic(self) -> str:
+        topic = self.values["image_topic"]
+        return f"{topic}/compressed" if self.values["image_transport"] == "compressed" else topic
+
+    def _subscribe(self) -> None:
+        reliability = self.values["image_qos_reliability"]
+        qos = QoSProfile(
+            history=qos_profile_sensor_data.history,
+            depth=int(self.values["image_qos_depth"]),
+            reliability=ReliabilityPolicy.RELIABLE
+            if reliability == "reliable"
+            else ReliabilityPolicy.BEST_EFFORT,
+            durability=qos_profile_sensor_data.durability,
+        )
+        message_type = CompressedImage if self.values["image_transport"] == "compressed" else Image
+        events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
+        self._subscriptions_made = [
+            self.create_subscription(
+                message_type, self._image_topic(), self._on_image, qos, event_callbacks=events
+            ),
+            self.create_subscription(
+                CameraInfo,
+                self.values["camera_info_topic"],
+                self._on_camera_info,
+                qos,
+                event_callbacks=events,
+            ),
+        ]
+
+    def _on_incompatible_qos(self, info: QoSRequestedIncompatibleQoSInfo) -> None:
+        policy = info.last_policy_kind.name if info.last_policy_kind else "unknown"
+        self.get_logger().error(
+            f"a publisher on the camera topics offers a QoS this node cannot accept "
+            f"(policy {policy}, {info.total_count} time(s)): no images will arrive. The node "
+            f"subscribes {self.values['image_qos_reliability']}; set parameter "
+            f"image_qos_reliability to best_effort, which accepts every camera.",
+            throttle_duration_sec=WARN_PERIOD_S,
+        )
+
+    def _on_camera_info(self, message: CameraInfo) -> None:
+        try:
+            self.camera = PinholeCamera(
+                k=message.k,
+                d=message.d,
+                distortion_model=message.distortion_model,
+                width=message.width,
+                height=message.height,
+            )
+        except ValueError as error:
+            self.camera = None
+            self.stats.bad_frame()
+            self.get_logger().warning(
+                f"ignoring CameraInfo on {self.values['camera_info_topic']}: {error}",
+                throttle_duration_sec=WARN_PERIOD_S,
+            )
+
+    def _on_image(self, message: Image | CompressedImage) -> None:
+        self.stats.frame_received()
+        if self.camera is None:
+            self.stats.frame_without_camera_info()
+            self.get_logger().warning(
+                f"image skipped: no valid CameraInfo yet on {self.values['camera_info_topic']} "
+                "(intrinsics are needed to place the hands in metres)",
+                throttle_duration_sec=WARN_PERIOD_S,
+            )
+            return
+        self.mailbox.put(_Frame(message, self.camera))
+
+    # -- work ---------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while (frame := self.mailbox.take()) is not None:
+            try:
+                self._process(frame)
+            except (ImageConversionError, ValueError) as error:
+                self.stats.bad_frame()
+                self.get_logger().warning(
+                    f"frame skipped: {error}", throttle_duration_sec=WARN_PERIOD_S
+                )
+            except Exception as error:  # one bad frame must not stop the node
+                self.stats.failed_frame()
+                self.get_logger().error(
+                    f"frame failed: {type(error).__name__}: {error}",
+                    throttle_duration_sec=WARN_PERIOD_S,
+                )
+
+    def _process(self, frame: _Frame) -> None:
+        message = frame.message
+        if isinstance(message, CompressedImage):
+            rgb = rgb_from_compressed(message)
+        else:
+            rgb = rgb_from_image(message)
+        stamp = Time.from_msg(message.header.stamp)
+        reconstructor = self.reconstructor
+        if reconstructor is None:
+            return
+        result = reconstructor.reconstruct(rgb, frame.camera, stamp.nanoseconds * 1e-9)
+        header = message.header
+        self.hands_publisher.publish(
+            two_hand_mesh_from_result(result, header, self.values["publish_vertices"])
+        )
+        if self.values["publish_tf"]:
+            transforms = joint_transforms(result, header, prefix=self.values["frame_prefix"])
+            if transforms:
+                self.tf_publisher.publish(tf_message_type()(transforms=transforms))
+        if self.values["publish_markers"] and self.markers_publisher.get_subscription_count():
+            self.markers_publisher.publish(
+                hand_markers(
+                    result, header, reconstructor.faces, float(self.values["marker_lifetime"])
+                )
+            )
+        latency = (self.get_clock().now() - stamp).nanoseconds * 1e-9
+        self.stats.frame_published(latency)
+
+    # -- diagnostics --------------------------------------------------------------------------
+
+    def _now(self):
+        return self.get_clock().now().to_msg()
+
+    def _publish_diagnostics(self) -> None:
+        level, message = DiagnosticStatus.OK, self._model_state
+        active = self.reconstructor is not None and self._worker is not None
+        silent = self.stats.seconds_since_input()
+        if active and silent is None:
+            silent = time.monotonic() - self._activated_at
+        if self._model_state.startswith(("failed", "unconfigured:")):
+            level = DiagnosticStatus.ERROR
+        elif active and silent > self.values["stale_image_timeout"]:
+            level = DiagnosticStatus.WARN
+            message = f"no images on {self._image_topic()} for {silent:.1f} s"
+            self.get_logger().warning(
+                f"{message}: is the camera running?", throttle_duration_sec=WARN_PERIOD_S
+            )
+        device = self.values.get("device", "") if self.values else ""
+        self.diagnostics_publisher.publish(
+            diagnostic_array(
+                self.get_fully_qualified_name(),
+                self.stats,
+                self.mailbox.dropped,
+                self._model_state,
+                device,
+                level[0],
+                message,
+                self._now(),
+            )
+        )
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Runs the node until Ctrl-C; with parameter autostart it configures and activates itself."""
+    rclpy.init(args=list(argv) if argv is not None else sys.argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    node = HandsNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if node.get_parameter("autostart").value:
+            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                node.trigger_activate()
+            else:
+                node.get_logger().error(
+                    "autostart: configuration failed (see above); the node stays up, "
+                    "unconfigured, until it is configured again"
+                )
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node._stop_work()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+def main() -> None:
+    """Entry point of the hands_node executable (ros2 run repehand_ros hands_node)."""
+    sys.exit(run())

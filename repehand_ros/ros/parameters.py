@@ -1,0 +1,233 @@
+"""The node's parameters: one table of names, defaults, descriptions and checks.
+
+Every parameter is declared from this table with a description (shown by
+`ros2 param describe`), and checked by the same function whether it comes
+from the YAML file, the command line or a later `ros2 param set`. A bad
+value is refused with a message that names the parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repehand_ros.detection import DetectionConfig
+from repehand_ros.pipeline.reconstructor import ReconstructorConfig
+from repehand_ros.pipeline.smoothing import SmoothingConfig
+
+Check = Callable[[Any], str | None]
+"""Returns None for a good value, or what is wrong with it."""
+
+
+def one_of(*choices: str) -> Check:
+    return lambda value: None if value in choices else f"must be one of {list(choices)}"
+
+
+def in_range(low: float, high: float) -> Check:
+    def check(value: Any) -> str | None:
+        if not math.isfinite(value) or not low <= value <= high:
+            return f"must be in [{low}, {high}]"
+        return None
+
+    return check
+
+
+def roi_box(value: Any) -> str | None:
+    values = list(value)
+    if not values:
+        return None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        return "must be empty or four numbers: x_min, y_min, x_max, y_max (pixels)"
+    if values[2] <= values[0] or values[3] <= values[1]:
+        return "must have x_max > x_min and y_max > y_min"
+    return None
+
+
+def frame_prefix(value: Any) -> str | None:
+    if value and not all(c.isalnum() or c in "_/" for c in value):
+        return "may hold only letters, digits, '_' and '/'"
+    return None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: Any
+    """The value when none is given; None: a list of numbers that may stay unset."""
+    description: str
+    check: Check | None = None
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "checkpoint",
+        "weights/repehand_5m.pth",
+        "RepeHand checkpoint (official snapshot or one saved by repehand train); "
+        "a relative path is relative to the working directory",
+    ),
+    Parameter(
+        "allow_random_weights",
+        False,
+        "run with random network weights when checkpoint is empty: for testing the "
+        "plumbing only, the hands are meaningless",
+    ),
+    Parameter("mano_dir", "weights/mano", "folder with MANO_RIGHT.pkl and MANO_LEFT.pkl"),
+    Parameter("variant", "5m", "network size the checkpoint has", one_of("5m", "11m", "21m")),
+    Parameter(
+        "device",
+        "auto",
+        "where the network runs: auto (CUDA if present), cpu, cuda",
+        one_of("auto", "cpu", "cuda"),
+    ),
+    Parameter(
+        "backend",
+        "torch",
+        "torch, onnxruntime, or tensorrt (ONNX Runtime's TensorRT provider)",
+        one_of("torch", "onnxruntime", "tensorrt"),
+    ),
+    Parameter("fp16", False, "half precision on CUDA (torch backend)"),
+    Parameter(
+        "onnx_file",
+        "",
+        "exported network for the onnxruntime/tensorrt backends; empty: export once "
+        "into the cache folder",
+    ),
+    Parameter(
+        "image_topic",
+        "image",
+        "camera image topic (with image_transport compressed, TOPIC/compressed is used)",
+    ),
+    Parameter("camera_info_topic", "camera_info", "CameraInfo of that camera"),
+    Parameter(
+        "image_transport",
+        "raw",
+        "raw (sensor_msgs/Image) or compressed (CompressedImage)",
+        one_of("raw", "compressed"),
+    ),
+    Parameter(
+        "image_qos_reliability",
+        "best_effort",
+        "best_effort (sensor data, accepts every camera) or reliable",
+        one_of("best_effort", "reliable"),
+    ),
+    Parameter("image_qos_depth", 1, "subscription queue depth for images", in_range(1, 100)),
+    Parameter(
+        "frame_prefix",
+        "",
+        "prefix of the joint TF frames, e.g. 'operator/' gives operator/right_wrist",
+        frame_prefix,
+    ),
+    Parameter("publish_tf", True, "publish a TF frame per joint of each valid hand on /tf"),
+    Parameter(
+        "publish_markers", True, "publish RViz markers (mesh, skeleton, joints) on ~/markers"
+    ),
+    Parameter("publish_vertices", True, "send the 778 vertices per hand in TwoHandMesh (large)"),
+    Parameter(
+        "marker_lifetime", 0.5, "seconds a marker stays without an update", in_range(0.0, 60.0)
+    ),
+    Parameter(
+        "min_confidence",
+        0.3,
+        "hands below this confidence are reported invalid",
+        in_range(0.0, 1.0),
+    ),
+    Parameter(
+        "detection.mode",
+        "detector",
+        "detector (MediaPipe), roi (a fixed region), image (the whole image)",
+        one_of("detector", "roi", "image"),
+    ),
+    Parameter("detection.mirrored", False, "true for a mirrored (selfie) camera image"),
+    Parameter(
+        "detection.roi",
+        None,
+        "fixed region for mode roi: x_min, y_min, x_max, y_max (pixels); unset for none",
+        roi_box,
+    ),
+    Parameter("detection.tracking", True, "track hands from the last frame between detections"),
+    Parameter(
+        "detection.redetect_interval",
+        30,
+        "run the detector at least every N frames while tracking",
+        in_range(1, 10000),
+    ),
+    Parameter(
+        "detection.min_detection_confidence", 0.5, "detector score threshold", in_range(0.0, 1.0)
+    ),
+    Parameter("smoothing.enabled", True, "One-Euro smoothing of joints and wrist pose"),
+    Parameter("smoothing.min_cutoff", 1.0, "One-Euro cut-off at rest, Hz", in_range(1e-3, 1000.0)),
+    Parameter("smoothing.beta", 20.0, "One-Euro speed coefficient", in_range(0.0, 1e4)),
+    Parameter(
+        "cache_dir",
+        "~/.cache/repehand_ros",
+        "where ONNX exports of checkpoints are kept",
+    ),
+    Parameter(
+        "stale_image_timeout",
+        2.0,
+        "seconds without an image before the node warns that the camera is silent",
+        in_range(0.1, 3600.0),
+    ),
+    Parameter("autostart", False, "configure and activate at start-up (no lifecycle manager)"),
+)
+
+BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+
+
+def problem(name: str, value: Any) -> str | None:
+    """What is wrong with `value` for parameter `name`, or None."""
+    parameter = BY_NAME.get(name)
+    if parameter is None:
+        return f"unknown parameter {name!r}"
+    if parameter.default is None:
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, int | float) for v in value
+        ):
+            return f"parameter {name!r} must be a list of numbers, got {value!r}"
+    elif type(value) is not type(parameter.default) and not (
+        isinstance(parameter.default, float) and isinstance(value, int)
+    ):
+        return (
+            f"parameter {name!r} must be a {type(parameter.default).__name__}, "
+            f"got {type(value).__name__}"
+        )
+    if parameter.check is not None:
+        reason = parameter.check(value)
+        if reason:
+            return f"parameter {name!r} {reason}, got {value!r}"
+    return None
+
+
+def reconstructor_config(values: Mapping[str, Any]) -> ReconstructorConfig:
+    """The ReconstructorConfig the parameter values describe (already checked one by one)."""
+    roi = values["detection.roi"]
+    checkpoint = values["checkpoint"]
+    return ReconstructorConfig(
+        mano_dir=Path(values["mano_dir"]),
+        checkpoint=Path(checkpoint) if checkpoint else None,
+        variant=values["variant"],
+        device=values["device"],
+        backend=values["backend"],
+        fp16=values["fp16"],
+        onnx_file=Path(values["onnx_file"]) if values["onnx_file"] else None,
+        cache_dir=Path(values["cache_dir"]),
+        min_confidence=float(values["min_confidence"]),
+        detection=DetectionConfig(
+            mode=values["detection.mode"],
+            mirrored=values["detection.mirrored"],
+            roi=tuple(float(v) for v in roi) if roi else None,
+            tracking=values["detection.tracking"],
+            redetect_interval=int(values["detection.redetect_interval"]),
+            min_detection_confidence=float(values["detection.min_detection_confidence"]),
+        ),
+        smoothing=SmoothingConfig(
+            enabled=values["smoothing.enabled"],
+            min_cutoff=float(values["smoothing.min_cutoff"]),
+            beta=float(values["smoothing.beta"]),
+        ),
+    )

@@ -1,0 +1,304 @@
+"""The hands node as users run it: separate camera, node and listener processes over DDS.
+
+The node runs the real network on the CPU with a plumbing checkpoint (random
+weights, hands of plausible size) and fixture MANO files, on real footage: these
+tests check that data flows, stamps and frames are kept and bad input is
+survived, never accuracy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rclpy
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from fixtures.checkpoints import write_plumbing_checkpoint
+from lifecycle_msgs.msg import State, Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from repehand_ros.msg import TwoHandMesh
+from visualization_msgs.msg import Marker, MarkerArray
+
+from repehand_ros.ros.tf import tf_message_type
+
+pytestmark = [pytest.mark.dds, pytest.mark.timeout(300)]
+
+TEST = Path(__file__).resolve().parents[1]
+REPO = TEST.parent
+CAMERA = Path(__file__).with_name("camera_peer.py")
+FRAME = "test_camera_optical_frame"
+
+
+def right04_rgb() -> np.ndarray:
+    """Real footage with one hand (Debian's opencv-doc right04.jpg)."""
+    spec = importlib.util.spec_from_file_location("footage", TEST / "detection" / "footage.py")
+    footage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(footage)
+    return footage.right04_rgb()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, mano_dir, mano_arrays) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("node")
+    np.save(directory / "right04.npy", right04_rgb())
+    return {
+        "dir": directory,
+        "image": directory / "right04.npy",
+        "checkpoint": write_plumbing_checkpoint(directory / "plumbing.pth"),
+        "mano_dir": mano_dir,
+    }
+
+
+def params_file(files: dict[str, Path], **overrides) -> Path:
+    """config/hands.yaml with the test's paths and `overrides` (dotted names)."""
+    values = yaml.safe_load((REPO / "config" / "hands.yaml").read_text())["/**"]["ros__parameters"]
+    values.update(
+        checkpoint=str(files["checkpoint"]),
+        mano_dir=str(files["mano_dir"]),
+        device="cpu",
+        min_confidence=0.0,
+        cache_dir=str(files["dir"] / "cache"),
+    )
+    values.update({key.replace("__", "."): value for key, value in overrides.items()})
+    path = files["dir"] / f"params_{uuid.uuid4().hex[:8]}.yaml"
+    path.write_text(yaml.safe_dump({"/**": {"ros__parameters": values}}))
+    return path
+
+
+@contextmanager
+def node_process(params: Path, namespace: str, autostart: bool = True) -> Iterator[Path]:
+    """The node as `repehand node` runs it; yields the path of its log."""
+    log = params.with_suffix(".log")
+    command = [sys.executable, "-m", "repehand_ros.tools.cli", "node", "--params-file", str(params)]
+    if not autostart:
+        command.append("--no-autostart")
+    command += ["--ros-args", "-r", f"__ns:=/{namespace}"]
+    with open(log, "w") as stream:
+        process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        yield log
+        assert process.poll() is None, "the node died:\n" + log.read_text()[-3000:]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def camera_process(files: dict[str, Path], namespace: str, plan: str) -> Iterator[None]:
+    process = subprocess.Popen([sys.executable, str(CAMERA), namespace, str(files["image"]), plan])
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+class Listener:
+    """A third process's view (this test process): what the node publishes."""
+
+    def __init__(self, namespace: str) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(f"listener_{namespace}", context=self.context)
+        self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.hands: list[TwoHandMesh] = []
+        self.transforms: list = []
+        self.markers: list[Marker] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        base = f"/{namespace}/hands"
+        self.node.create_subscription(TwoHandMesh, f"{base}/hands", self.hands.append, reliable)
+        self.node.create_subscription(
+            tf_message_type(), "/tf", lambda m: self.transforms.extend(m.transforms), reliable
+        )
+        self.node.create_subscription(
+            MarkerArray, f"{base}/markers", lambda m: self.markers.extend(m.markers), reliable
+        )
+        self.node.create_subscription(
+            DiagnosticArray, "/diagnostics", self.diagnostics.append, reliable
+        )
+
+    def spin_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            self.executor.spin_once(timeout_sec=0.1)
+
+    def call(self, service_type, name: str, request):
+        client = self.node.create_client(service_type, name)
+        assert client.wait_for_service(timeout_sec=60), f"no service {name}"
+        future = client.call_async(request)
+        self.spin_until(future.done, 120, f"the answer of {name}")
+        return future.result()
+
+    def diagnostic_value(self, key: str) -> float | None:
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if "hands" in status.name:
+                    for value in status.values:
+                        if value.key == key:
+                            return float(value.value)
+        return None
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def listener(request) -> Iterator[Listener]:
+    namespace = f"t{uuid.uuid4().hex[:8]}"
+    listening = Listener(namespace)
+    listening.namespace = namespace
+    yield listening
+    listening.close()
+
+
+def assert_hand_messages_are_well_formed(messages: list[TwoHandMesh]) -> None:
+    stamps = [m.header.stamp.sec for m in messages]
+    assert stamps == sorted(set(stamps)), "results out of order or repeated"
+    assert all(1000 <= m.header.stamp.sec <= 1100 for m in messages)
+    assert all(m.header.stamp.nanosec == 0 for m in messages)
+    for message in messages:
+        assert message.header.frame_id == FRAME
+        assert message.backend.startswith("repehand-5m/torch-cpu")
+        for hand in (message.right, message.left):
+            if not hand.valid:
+                assert len(hand.vertices) == 0
+                continue
+            assert len(hand.joints) == 21 and len(hand.vertices) == 778 * 3
+            values = [c for p in hand.joints for c in (p.x, p.y, p.z)]
+            values += list(hand.vertices) + list(hand.keypoints_2d) + list(hand.mano_pose)
+            assert all(math.isfinite(v) for v in values)
+            assert 0.0 <= hand.confidence <= 1.0
+
+
+def test_camera_to_node_to_listener_keeps_stamps_frames_and_shapes(files, listener):
+    params = params_file(files)
+    with (
+        node_process(params, listener.namespace),
+        camera_process(files, listener.namespace, "good:40"),
+    ):
+        listener.spin_until(lambda: len(listener.hands) >= 5, 180, "five TwoHandMesh")
+        listener.spin_until(lambda: listener.transforms and listener.markers, 60, "TF, markers")
+        listener.spin_until(
+            lambda: (listener.diagnostic_value("frames_processed") or 0) > 0, 30, "diagnostics"
+        )
+    assert_hand_messages_are_well_formed(listener.hands)
+    # right04.jpg shows the person's left hand: found, and never a made-up right hand.
+    assert any(m.left.valid for m in listener.hands)
+    assert not any(m.right.valid for m in listener.hands)
+    stamps = {m.header.stamp.sec for m in listener.hands}
+    children = {t.child_frame_id for t in listener.transforms}
+    assert {"left_wrist", "left_index_3", "left_pinky_4"} <= children
+    assert not any(child.startswith("right_") for child in children)
+    for transform in listener.transforms:
+        assert transform.header.frame_id == FRAME
+        assert transform.header.stamp.sec in stamps
+    for marker in listener.markers:
+        assert marker.header.frame_id == FRAME
+        assert marker.action != Marker.ADD or marker.header.stamp.sec in stamps
+    assert (listener.diagnostic_value("bad_input_frames") or 0) == 0
+
+
+def test_lifecycle_configure_fails_cleanly_then_deactivate_clears_markers(files, listener):
+    name = f"/{listener.namespace}/hands"
+    missing = params_file(files, checkpoint=str(files["dir"] / "no_such.pth"))
+    with node_process(missing, listener.namespace, autostart=False) as log:
+        answer = listener.call(
+            ChangeState, f"{name}/change_state", ChangeState.Request(transition=Transition(id=1))
+        )
+        assert not answer.success
+        state = listener.call(GetState, f"{name}/get_state", GetState.Request())
+        assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+        text = log.read_text()
+        assert "checkpoint file not found" in text and "no_such.pth" in text
+        assert "mano.is.tue.mpg.de" in text or "weights/README.md" in text
+
+    listener.markers.clear()
+    good = params_file(files)
+    with (
+        node_process(good, f"{listener.namespace}", autostart=False),
+        camera_process(files, listener.namespace, "good:60"),
+    ):
+        for transition in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+            request = ChangeState.Request(transition=Transition(id=transition))
+            assert listener.call(ChangeState, f"{name}/change_state", request).success
+        listener.spin_until(lambda: len(listener.hands) >= 2, 180, "results while active")
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))
+        assert listener.call(ChangeState, f"{name}/change_state", request).success
+        listener.spin_until(
+            lambda: any(m.action == Marker.DELETEALL for m in listener.markers), 30, "DELETEALL"
+        )
+        count = len(listener.hands)
+        time.sleep(1.5)
+        listener.executor.spin_once(timeout_sec=0.5)
+        assert len(listener.hands) <= count + 1, "results kept coming while inactive"
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CLEANUP))
+        assert listener.call(ChangeState, f"{name}/change_state", request).success
+        state = listener.call(GetState, f"{name}/get_state", GetState.Request())
+        assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+
+
+def test_bad_input_is_survived_counted_and_the_next_good_frame_processed(files, listener):
+    params = params_file(files)
+    with (
+        node_process(params, listener.namespace) as log,
+        camera_process(files, listener.namespace, "bad-then-good:30"),
+    ):
+        listener.spin_until(lambda: len(listener.hands) >= 3, 240, "results after bad input")
+        # 9 malformed images and 2 malformed CameraInfos; some may be lost on the way.
+        listener.spin_until(
+            lambda: (listener.diagnostic_value("bad_input_frames") or 0) >= 6, 30, "bad counter"
+        )
+        listener.spin_until(
+            lambda: (listener.diagnostic_value("frames_without_camera_info") or 0) >= 1,
+            30,
+            "the frame without valid intrinsics counted",
+        )
+    assert_hand_messages_are_well_formed(listener.hands)
+    assert all(m.header.stamp.sec >= 1001 for m in listener.hands), "a bad frame was published"
+    text = log.read_text()
+    assert "frame skipped" in text or "ignoring CameraInfo" in text
+    assert "Traceback" not in text
+
+
+def test_compressed_images_with_garbage_first(files, listener):
+    params = params_file(files, image_transport="compressed")
+    with (
+        node_process(params, listener.namespace) as log,
+        camera_process(files, listener.namespace, "compressed-bad-then-good:30"),
+    ):
+        listener.spin_until(lambda: len(listener.hands) >= 3, 240, "results from JPEG frames")
+    assert_hand_messages_are_well_formed(listener.hands)
+    assert "Traceback" not in log.read_text()
+
+
+def test_every_parameter_is_documented_in_the_yaml_and_valid():
+    from repehand_ros.ros.parameters import PARAMETERS, problem
+
+    values = yaml.safe_load((REPO / "config" / "hands.yaml").read_text())["/**"]["ros__parameters"]
+    declared = {p.name for p in PARAMETERS if p.default is not None}
+    assert set(values) == declared
+    for name, value in values.items():
+        assert problem(name, value) is None
+    assert "detection.roi" in (REPO / "config" / "hands.yaml").read_text()
+    assert os.access(REPO / "scripts" / "hands_node", os.X_OK)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -97,8 +98,7 @@ class OnnxRuntimeBackend:
             )
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
         try:
             self.session = onnxruntime.InferenceSession(
                 str(onnx_path), options, providers=[p for p in wanted if p in available]

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from repehand_ros.detection import (
+    MIN_HAND_FRACTION,
     CropPlan,
     DetectionConfig,
     HandDetection,
@@ -58,6 +59,12 @@ DEFAULT_CACHE_DIR = Path("~/.cache/repehand_ros").expanduser()
 # Hands nearer or farther than this are not plausible for a person in front of a camera.
 MIN_DEPTH_M = 0.1
 MAX_DEPTH_M = 5.0
+
+CROP_HYSTERESIS = 0.05
+"""Hands that shared a crop split only below MIN_HAND_FRACTION minus this, and hands
+cropped apart join only above it plus this: boxes from the detector and from the
+tracker differ a little, and hands near the threshold must not flip between one
+crop and two (which would also switch how their relative translation is found)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,7 @@ class HandReconstructor(Closeable):
         self.locator = locator if locator is not None else create_hand_locator(config.detection)
         self.smoother = TwoHandSmoother(config.smoothing)
         self._warned_default_camera = False
+        self._last_plan_shared = False
 
     def _create_backend(self) -> NetworkBackend:
         from repehand_ros.model.checkpoint import load_model
@@ -157,6 +165,10 @@ class HandReconstructor(Closeable):
         if config.fp16:
             raise BackendError("fp16 applies to the torch backend; export for TensorRT instead")
         provider = "tensorrt" if config.backend == "tensorrt" else device
+        if provider == "cpu":
+            # PyTorch now only runs MANO (tiny); its thread pool would compete with
+            # ONNX Runtime's for the same cores and slow the network down.
+            self._torch.set_num_threads(1)
         onnx_file = config.onnx_file
         if onnx_file is None:
             network = load_model(config.checkpoint, config.variant)
@@ -189,7 +201,7 @@ class HandReconstructor(Closeable):
         camera = self._checked_camera(camera, image)
 
         hands = {hand.side: hand for hand in self.locator.locate(image, timestamp)}
-        plan = plan_crops({side: hand.box for side, hand in hands.items()}) if hands else None
+        plan = self._plan({side: hand.box for side, hand in hands.items()}) if hands else None
         detected = time.perf_counter()
 
         crops: list[CropTransform] = []
@@ -211,6 +223,13 @@ class HandReconstructor(Closeable):
             total_ms=1e3 * (finished - start),
         )
         return result
+
+    def _plan(self, boxes: dict[HandSide, Box]) -> CropPlan:
+        margin = -CROP_HYSTERESIS if self._last_plan_shared else CROP_HYSTERESIS
+        plan = plan_crops(boxes, min_hand_fraction=MIN_HAND_FRACTION + margin)
+        if len(boxes) == 2:
+            self._last_plan_shared = plan.shared
+        return plan
 
     def _checked_camera(self, camera: PinholeCamera | None, image: np.ndarray) -> PinholeCamera:
         height, width = image.shape[:2]
@@ -379,6 +398,7 @@ class HandReconstructor(Closeable):
         for side in HandSide:
             self.locator.lose(side)
         self.smoother.reset()
+        self._last_plan_shared = False
 
     def close(self) -> None:
         self.locator.close()

@@ -65,7 +65,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "checkpoint",
         "weights/repehand_5m.pth",
-        "RepeHand checkpoint (official snapshot or one saved by repehand train); "
+        "RepeHand checkpoint (an official snapshot or one this project saved); "
         "a relative path is relative to the working directory",
     ),
     Parameter(

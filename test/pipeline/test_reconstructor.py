@@ -279,3 +279,27 @@ def test_a_backend_this_machine_lacks_is_refused_clearly(mano_dir, mano_arrays):
 def test_missing_mano_files_name_the_file_and_where_to_get_them(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"MANO_RIGHT\.pkl.*mano\.is\.tue\.mpg\.de"):
         HandReconstructor(ReconstructorConfig(mano_dir=tmp_path / "nowhere"))
+
+
+def test_hands_near_the_threshold_do_not_flip_between_one_crop_and_two(mano_dir, pair):
+    hands = {s: place(pair, s, [0.0, 0.0, 0.5], seed=11) for s in HandSide}
+    reconstructor, _, _ = reconstructor_for(mano_dir, hands)
+
+    def plan_at(fraction: float) -> bool:
+        """Two 100 px hands placed so that, sharing a crop, each covers `fraction` of it."""
+        union = 100.0 / fraction / 1.25
+        boxes = {
+            HandSide.RIGHT: Box(0.0, 0.0, 100.0, 100.0),
+            HandSide.LEFT: Box(union - 100.0, 0.0, union, 100.0),
+        }
+        return reconstructor._plan(boxes).shared
+
+    assert [plan_at(f) for f in (0.2, 0.33, 0.37, 0.45, 0.33, 0.31, 0.25)] == [
+        False,  # far apart: a crop each
+        False,  # near the threshold (0.35): stays apart...
+        False,
+        True,  # ...until clearly close
+        True,  # near the threshold: stays shared...
+        True,
+        False,  # ...until clearly apart
+    ]

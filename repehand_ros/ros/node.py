@@ -336,7 +336,7 @@ class HandsNode(LifecycleNode):
         self.hands_publisher.publish(
             two_hand_mesh_from_result(result, header, self.values["publish_vertices"])
         )
-        if self.values["publish_tf"]:
+        if self.values["publish_tf"] and self.tf_publisher.get_subscription_count():
             transforms = joint_transforms(result, header, prefix=self.values["frame_prefix"])
             if transforms:
                 self.tf_publisher.publish(tf_message_type()(transforms=transforms))

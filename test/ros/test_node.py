@@ -302,3 +302,18 @@ def test_every_parameter_is_documented_in_the_yaml_and_valid():
         assert problem(name, value) is None
     assert "detection.roi" in (REPO / "config" / "hands.yaml").read_text()
     assert os.access(REPO / "scripts" / "hands_node", os.X_OK)
+
+
+def test_a_camera_with_incompatible_qos_is_explained(files, listener):
+    from rclpy.qos import QoSProfile as Profile
+    from sensor_msgs.msg import Image
+
+    params = params_file(files, image_qos_reliability="reliable")
+    with node_process(params, listener.namespace) as log:
+        best_effort = Profile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        listener.node.create_publisher(Image, f"/{listener.namespace}/image", best_effort)
+        listener.spin_until(
+            lambda: "offers a QoS this node cannot accept" in log.read_text(), 120, "the QoS error"
+        )
+    text = log.read_text()
+    assert "RELIABILITY" in text and "image_qos_reliability to best_effort" in text

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# The main job: sets up .venv if needed, then shows both hands' message
-# crossing ROS 2 (DDS) between two processes, live.
-# Extra arguments go to `repehand dds-demo` (see: ./run.sh --help).
+# The main job: sets up .venv if needed (and fetches the demo footage), then runs the
+# whole ROS 2 graph on recorded footage: a player process publishing the camera images,
+# the hands node, and a recorder writing what the node publishes to a rosbag; then
+# writes a video with the hands drawn over the footage and a summary into output/.
+# Extra arguments go to `repehand showcase` (see: ./run.sh --help), e.g. your own
+# video, image folder or bag: ./run.sh my_hands.mp4 --out my_output
+# `./run.sh dds-demo [...]` runs the earlier two-process DDS check instead.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$root"
 bash scripts/setup_env.sh
-exec .venv/bin/repehand dds-demo "$@"
+if [ "${1:-}" = "dds-demo" ]; then
+  shift
+  exec .venv/bin/repehand dds-demo "$@"
+fi
+exec .venv/bin/repehand showcase "$@"

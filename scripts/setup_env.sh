@@ -7,7 +7,9 @@
 #      into .venv;
 #   4. where tf2_msgs is missing (the wheels lack it), builds the stand-in in
 #      interfaces/tf2_msgs the same way, so that TF can be published;
-#   5. installs the repehand_ros library from this source tree (editable).
+#   5. installs the repehand_ros library from this source tree (editable);
+#   6. fetches the demo footage (Debian's opencv-doc right04.jpg and tree.avi) into the
+#      cache, once; when that fails it warns and goes on (what needs it says so later).
 # It records what it was built from and does nothing when nothing changed.
 set -euo pipefail
 
@@ -68,9 +70,17 @@ stamp=$(cd "$root" && {
   cat scripts/setup_env.sh
 } | sha256sum | cut -d' ' -f1)
 
+# Step 6, also when .venv is up to date: quick when the files are already cached.
+fetch_footage() {
+  "$venv/bin/python" -m repehand_ros.data.footage \
+    || echo "setup: warning: the demo footage could not be fetched (see above); ./run.sh" \
+      "without a SOURCE and the tests that use the footage need it" >&2
+}
+
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
   && "$venv/bin/python" -c 'import repehand_ros.msg' >/dev/null 2>&1; then
   echo "setup: .venv is up to date"
+  fetch_footage
   exit 0
 fi
 
@@ -138,3 +148,4 @@ echo "setup: installing repehand_ros from the source tree"
   || fail "the environment was built but tf2_msgs (TFMessage) does not import"
 echo "$stamp" >"$stamp_file"
 echo "setup: .venv is ready"
+fetch_footage

@@ -11,6 +11,10 @@ call. A frame flows one way through it:
           -> confidence and validity -> smoothing -> TwoHandResult
 
 and the hands' projected keypoints go back to the tracker for the next frame.
+
+Without RepeHand's checkpoint and MANO files, backend "keypoints" replaces the
+network and MANO with MediaPipe's metric landmarks (pipeline.keypoint_hands):
+the same hands, joints only, no mesh.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ from repehand_ros.pipeline.backends import (
     cached_onnx_export,
     resolve_device,
 )
+from repehand_ros.pipeline.keypoint_hands import (
+    KEYPOINT_BACKEND,
+    KEYPOINT_BACKEND_NAME,
+    KeypointHands,
+    keypoint_locator,
+)
 from repehand_ros.pipeline.results import HandResult, HandSide, StageTimes, TwoHandResult
 from repehand_ros.pipeline.smoothing import SmoothingConfig, TwoHandSmoother
 from repehand_ros.resources import Closeable
@@ -79,7 +89,9 @@ class ReconstructorConfig:
     device: str = "auto"
     """"auto" (CUDA when available), "cpu" or "cuda"."""
     backend: str = "torch"
-    """"torch", "onnxruntime" or "tensorrt" (ONNX Runtime's TensorRT provider)."""
+    """"torch", "onnxruntime" or "tensorrt" (ONNX Runtime's TensorRT provider); or "keypoints":
+    MediaPipe's landmarks, no network and no MANO (mano_dir, checkpoint, variant, device,
+    fp16 and onnx_file are then unused)."""
     fp16: bool = False
     """Half precision, PyTorch on CUDA only."""
     onnx_file: Path | None = None
@@ -91,10 +103,9 @@ class ReconstructorConfig:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
 
     def __post_init__(self) -> None:
-        if self.backend not in (*BACKENDS, "tensorrt"):
-            raise ValueError(
-                f"backend must be one of {(*BACKENDS, 'tensorrt')}, got {self.backend!r}"
-            )
+        backends = (*BACKENDS, "tensorrt", KEYPOINT_BACKEND)
+        if self.backend not in backends:
+            raise ValueError(f"backend must be one of {backends}, got {self.backend!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
         for name in ("mano_dir", "checkpoint", "onnx_file", "cache_dir"):
@@ -140,16 +151,30 @@ class HandReconstructor(Closeable):
         locator: HandLocator | None = None,
     ) -> None:
         """`backend` and `locator` replace the ones the config describes (other
-        hardware, another detector); by default both are built from `config`."""
-        import torch
+        hardware, another detector); by default both are built from `config`.
 
-        from repehand_ros.mano.layer import ManoPair
-
+        With config.backend "keypoints" neither PyTorch nor MANO is loaded:
+        `mano`, `backend` are None and `faces` is None; a given `locator` must
+        give landmarks on every frame (see keypoint_hands.keypoint_locator).
+        """
         self.config = config
-        self._torch = torch
-        self.mano = ManoPair.from_dir(config.mano_dir).eval()
-        self.backend = backend if backend is not None else self._create_backend()
-        self.locator = locator if locator is not None else create_hand_locator(config.detection)
+        self.keypoint_hands: KeypointHands | None = None
+        self.mano = None
+        self.backend: NetworkBackend | None = None
+        if config.backend == KEYPOINT_BACKEND:
+            if backend is not None:
+                raise ValueError("backend 'keypoints' runs no network: pass no `backend`")
+            self.keypoint_hands = KeypointHands(config.min_confidence, (MIN_DEPTH_M, MAX_DEPTH_M))
+            self.locator = locator if locator is not None else keypoint_locator(config.detection)
+        else:
+            import torch
+
+            from repehand_ros.mano.layer import ManoPair
+
+            self._torch = torch
+            self.mano = ManoPair.from_dir(config.mano_dir).eval()
+            self.backend = backend if backend is not None else self._create_backend()
+            self.locator = locator if locator is not None else create_hand_locator(config.detection)
         self.smoother = TwoHandSmoother(config.smoothing)
         self._warned_default_camera = False
         self._last_plan_shared = False
@@ -178,12 +203,17 @@ class HandReconstructor(Closeable):
         return OnnxRuntimeBackend(onnx_file, provider)
 
     @property
-    def faces(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (1538, 3) triangles of the right and the left hand's mesh."""
+    def faces(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (1538, 3) triangles of the right and the left hand's mesh; None without a
+        mesh (backend "keypoints")."""
+        if self.mano is None:
+            return None
         return self.mano.right.faces, self.mano.left.faces
 
     @property
     def backend_name(self) -> str:
+        if self.backend is None:
+            return KEYPOINT_BACKEND_NAME
         return f"repehand-{self.config.variant}/{self.backend.name}"
 
     def reconstruct(
@@ -201,19 +231,26 @@ class HandReconstructor(Closeable):
         camera = self._checked_camera(camera, image)
 
         hands = {hand.side: hand for hand in self.locator.locate(image, timestamp)}
-        plan = self._plan({side: hand.box for side, hand in hands.items()}) if hands else None
-        detected = time.perf_counter()
+        if self.keypoint_hands is not None:
+            # No network: detection is all the model there is; placing counts as "mano".
+            detected = networked = time.perf_counter()
+            result = self.keypoint_hands(hands, camera)
+            self._feed_back(result, timestamp)
+        else:
+            plan = self._plan({side: hand.box for side, hand in hands.items()}) if hands else None
+            detected = time.perf_counter()
 
-        crops: list[CropTransform] = []
-        output: RepeHandOutput | None = None
-        if plan is not None:
-            crops = [CropTransform(planned.box) for planned in plan.crops]
-            batch = np.stack([crop.warp(image) for crop in crops])
-            batch = batch.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
-            output = self.backend(batch)
-        networked = time.perf_counter()
+            crops: list[CropTransform] = []
+            output: RepeHandOutput | None = None
+            if plan is not None:
+                assert self.backend is not None
+                crops = [CropTransform(planned.box) for planned in plan.crops]
+                batch = np.stack([crop.warp(image) for crop in crops])
+                batch = batch.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+                output = self.backend(batch)
+            networked = time.perf_counter()
 
-        result = self._hands_from_network(hands, plan, crops, output, camera, timestamp)
+            result = self._hands_from_network(hands, plan, crops, output, camera, timestamp)
         result = self.smoother(result, timestamp)
         finished = time.perf_counter()
         result.times = StageTimes(
@@ -296,28 +333,34 @@ class HandReconstructor(Closeable):
         for side in HandSide:
             if side not in found:
                 result_hands[side] = HandResult(side=side, reason="not detected")
-                self.locator.lose(side)
                 continue
-            hand = self._hand_result(side, found[side], translations.get(side), camera)
-            if hand.valid:
-                self.locator.update_from_keypoints(
-                    side, hand.keypoints_2d, hand.confidence, timestamp
-                )
-            else:
-                self.locator.lose(side)
-            result_hands[side] = hand
+            result_hands[side] = self._hand_result(
+                side, found[side], translations.get(side), camera
+            )
 
         right, left = result_hands[HandSide.RIGHT], result_hands[HandSide.LEFT]
         relative = np.zeros(3)
         if right.valid and left.valid:
             relative = left.wrist_position - right.wrist_position
-        return TwoHandResult(
+        result = TwoHandResult(
             right=right,
             left=left,
             relative_translation=relative,
             crops=tuple(crop.box for crop in crops),
             backend=self.backend_name,
         )
+        self._feed_back(result, timestamp)
+        return result
+
+    def _feed_back(self, result: TwoHandResult, timestamp: float) -> None:
+        """Tell the tracker where each valid hand is, and which hands were lost."""
+        for hand in result.hands:
+            if hand.valid:
+                self.locator.update_from_keypoints(
+                    hand.side, hand.keypoints_2d, hand.confidence, timestamp
+                )
+            else:
+                self.locator.lose(hand.side)
 
     def _place(
         self,

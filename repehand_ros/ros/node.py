@@ -1,9 +1,12 @@
 """The ROS 2 node: camera images in; TwoHandMesh, joint TF frames, markers, diagnostics out.
 
 Thin glue over the ROS-free HandReconstructor. A lifecycle node:
-configure checks the parameters and that the weights and MANO files exist
-(and stays unconfigured, saying what is missing, when they do not); activate
-loads the model and subscribes; deactivate stops work and clears the
+configure checks the parameters and chooses the model: with backend "auto"
+(the default) RepeHand when its checkpoint and both MANO files exist, and
+otherwise the keypoint backend (MediaPipe's landmarks: joints, no mesh),
+saying once which files would switch on RepeHand; an explicit RepeHand
+backend without its files stays unconfigured, saying what is missing.
+Activate loads the model and subscribes; deactivate stops work and clears the
 markers; cleanup frees the model. Images are received on the executor's
 thread and processed on a worker thread, newest frame first.
 """
@@ -34,8 +37,9 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.mano.layer import ManoFileNotFoundError, find_mano_file
+from repehand_ros.mano.layer import MANO_FILENAMES, ManoFileNotFoundError, find_mano_file
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
+from repehand_ros.pipeline.keypoint_hands import KEYPOINT_BACKEND
 from repehand_ros.ros import parameters
 from repehand_ros.ros.conversions import two_hand_mesh_from_result
 from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
@@ -46,6 +50,7 @@ from repehand_ros.ros.image_conversion import (
     rgb_from_image,
 )
 from repehand_ros.ros.mailbox import LatestOnlyMailbox
+from repehand_ros.ros.markers import KINDS as MARKER_KINDS
 from repehand_ros.ros.markers import delete_all_markers, hand_markers
 from repehand_ros.ros.tf import joint_transforms, tf_message_type
 
@@ -57,6 +62,9 @@ WEIGHTS_HELP = (
     "get the RepeHand checkpoint from the authors' published snapshots and MANO from "
     "https://mano.is.tue.mpg.de (see weights/README.md)"
 )
+AUTO_BACKEND = "auto"
+AUTO_REPEHAND_BACKEND = "torch"
+"""What backend "auto" runs when RepeHand's files are there (on the `device` parameter)."""
 
 
 def _plain(value: Any) -> Any:
@@ -96,6 +104,7 @@ class HandsNode(LifecycleNode):
         self._model_state = "unconfigured"
         self._model_error = ""
         self._publishers_made = False
+        self._explained_fallback = ""
         self._activated_at = 0.0
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
@@ -127,21 +136,31 @@ class HandsNode(LifecycleNode):
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         values = self._read_parameters()
         problems = [p for p in (parameters.problem(k, v) for k, v in values.items()) if p]
-        problems += self._missing_files(values)
+        backend = values["backend"]
+        missing = [] if backend == KEYPOINT_BACKEND else self._missing_files(values)
+        if backend == AUTO_BACKEND:
+            backend = KEYPOINT_BACKEND if missing else AUTO_REPEHAND_BACKEND
+            if missing and not problems:
+                self._explain_fallback(values)
+        else:
+            problems += missing
         if problems:
             for problem in problems:
                 self.get_logger().error(f"cannot configure: {problem}")
             self._model_state = "unconfigured: " + problems[0]
             return TransitionCallbackReturn.FAILURE
         try:
-            self.config = parameters.reconstructor_config(values)
+            self.config = parameters.reconstructor_config({**values, "backend": backend})
         except ValueError as error:
             self.get_logger().error(f"cannot configure: {error}")
             return TransitionCallbackReturn.FAILURE
         self.values = values
         self.hands_publisher = self.create_lifecycle_publisher(TwoHandMesh, "~/hands", RESULTS_QOS)
-        self.faces_publisher = self.create_lifecycle_publisher(
-            HandMeshFaces, FACES_TOPIC, latched_qos()
+        # Faces describe a mesh: the keypoint backend has none, so there is no topic for them.
+        self.faces_publisher = (
+            None
+            if backend == KEYPOINT_BACKEND
+            else self.create_lifecycle_publisher(HandMeshFaces, FACES_TOPIC, latched_qos())
         )
         self.markers_publisher = self.create_lifecycle_publisher(MarkerArray, "~/markers", 10)
         self.tf_publisher = self.create_lifecycle_publisher(tf_message_type(), "/tf", 100)
@@ -171,6 +190,36 @@ class HandsNode(LifecycleNode):
                 missing.append(f"{error} (parameter 'mano_dir')")
         return missing
 
+    def _explain_fallback(self, values: dict[str, Any]) -> None:
+        """Say, once, why the keypoint backend runs and which files would switch on RepeHand."""
+        needed = []
+        checkpoint = values["checkpoint"]
+        if not checkpoint:
+            needed.append("a checkpoint (parameter 'checkpoint' is empty)")
+        elif not Path(checkpoint).expanduser().is_file():
+            path = Path(checkpoint).expanduser().absolute()
+            needed.append(f"the checkpoint {path} (parameter 'checkpoint')")
+        mano_dir = Path(values["mano_dir"]).expanduser().absolute()
+        for hand in ("right", "left"):
+            try:
+                find_mano_file(mano_dir, hand)
+            except ManoFileNotFoundError:
+                needed.append(f"{mano_dir / MANO_FILENAMES[hand]} (parameter 'mano_dir')")
+        explanation = (
+            "RepeHand's files are missing, so this node runs the keypoint backend: MediaPipe's "
+            "hand landmarks, 21 metric joints per hand with TF frames and skeleton markers, but "
+            f"no hand mesh. Missing: {'; '.join(needed)}. Get the checkpoint as "
+            "weights/README.md describes (the RepeHand authors' published snapshots) and "
+            "MANO_RIGHT.pkl and MANO_LEFT.pkl from https://mano.is.tue.mpg.de (free "
+            "registration, 'Models & Code'); put them at those paths and configure the node "
+            "again (or restart it) to run the full RepeHand model with meshes."
+        )
+        if explanation == self._explained_fallback:
+            self.get_logger().info("keypoint backend: RepeHand's files are still missing")
+            return
+        self._explained_fallback = explanation
+        self.get_logger().warning(explanation)
+
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         from repehand_ros.pipeline.reconstructor import HandReconstructor
 
@@ -183,7 +232,9 @@ class HandsNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._model_state = f"active ({self.reconstructor.backend_name})"
         result = super().on_activate(state)
-        self.faces_publisher.publish(faces_message(*self.reconstructor.faces))
+        faces = self.reconstructor.faces
+        if self.faces_publisher is not None and faces is not None:
+            self.faces_publisher.publish(faces_message(*faces))
         self._subscribe()
         self.mailbox.reopen()
         self._activated_at = time.monotonic()
@@ -221,7 +272,8 @@ class HandsNode(LifecycleNode):
                 self.markers_publisher,
                 self.tf_publisher,
             ):
-                self.destroy_lifecycle_publisher(publisher)
+                if publisher is not None:
+                    self.destroy_lifecycle_publisher(publisher)
             self._publishers_made = False
 
     def _stop_work(self) -> None:
@@ -341,9 +393,12 @@ class HandsNode(LifecycleNode):
             if transforms:
                 self.tf_publisher.publish(tf_message_type()(transforms=transforms))
         if self.values["publish_markers"] and self.markers_publisher.get_subscription_count():
+            faces = reconstructor.faces
+            # Without a mesh (the keypoint backend) there are no mesh markers at all.
+            kinds = MARKER_KINDS if faces is not None else ("skeleton", "joints")
             self.markers_publisher.publish(
                 hand_markers(
-                    result, header, reconstructor.faces, float(self.values["marker_lifetime"])
+                    result, header, faces, float(self.values["marker_lifetime"]), kinds=kinds
                 )
             )
         latency = (self.get_clock().now() - stamp).nanoseconds * 1e-9

@@ -84,9 +84,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "backend",
-        "torch",
-        "torch, onnxruntime, or tensorrt (ONNX Runtime's TensorRT provider)",
-        one_of("torch", "onnxruntime", "tensorrt"),
+        "auto",
+        "auto (RepeHand on torch when the checkpoint and MANO files exist, otherwise "
+        "keypoints), torch, onnxruntime, tensorrt (ONNX Runtime's TensorRT provider), or "
+        "keypoints (MediaPipe's landmarks: joints without a mesh, no weights needed)",
+        one_of("auto", "torch", "onnxruntime", "tensorrt", "keypoints"),
     ),
     Parameter("fp16", False, "half precision on CUDA (torch backend)"),
     Parameter(
@@ -204,7 +206,10 @@ def problem(name: str, value: Any) -> str | None:
 
 
 def reconstructor_config(values: Mapping[str, Any]) -> ReconstructorConfig:
-    """The ReconstructorConfig the parameter values describe (already checked one by one)."""
+    """The ReconstructorConfig the parameter values describe (already checked one by one).
+
+    `backend` must be a concrete one: the node resolves "auto" first, from the files it finds.
+    """
     roi = values["detection.roi"]
     checkpoint = values["checkpoint"]
     return ReconstructorConfig(

@@ -20,9 +20,17 @@ from repehand_ros import __version__
 
 # Modules that provide sub-commands, in the order `--help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "repehand_ros.tools.demo",
+    "repehand_ros.tools.eval",
+    "repehand_ros.tools.train",
     "repehand_ros.tools.export",
     "repehand_ros.tools.node",
+    "repehand_ros.tools.retarget",
     "repehand_ros.tools.dds_demo",
+    "repehand_ros.tools.showcase",
+    "repehand_ros.tools.play",
+    "repehand_ros.tools.record",
+    "repehand_ros.tools.replay",
 )
 
 
@@ -69,4 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: sub-commands raise the
+    # module's CommandError, which a copy of the class would not catch.
+    from repehand_ros.tools.cli import main as module_main
+
+    sys.exit(module_main())

@@ -221,7 +221,8 @@ def test_camera_to_node_to_listener_keeps_stamps_frames_and_shapes(files, listen
 
 def test_lifecycle_configure_fails_cleanly_then_deactivate_clears_markers(files, listener):
     name = f"/{listener.namespace}/hands"
-    missing = params_file(files, checkpoint=str(files["dir"] / "no_such.pth"))
+    # An explicit RepeHand backend does not fall back to keypoints: it needs its files.
+    missing = params_file(files, checkpoint=str(files["dir"] / "no_such.pth"), backend="torch")
     with node_process(missing, listener.namespace, autostart=False) as log:
         answer = listener.call(
             ChangeState, f"{name}/change_state", ChangeState.Request(transition=Transition(id=1))
@@ -256,6 +257,51 @@ def test_lifecycle_configure_fails_cleanly_then_deactivate_clears_markers(files,
         assert listener.call(ChangeState, f"{name}/change_state", request).success
         state = listener.call(GetState, f"{name}/get_state", GetState.Request())
         assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+
+
+def test_without_weights_or_mano_auto_runs_the_keypoint_backend_and_says_why(files, listener):
+    checkpoint = files["dir"] / "not_here" / "repehand_5m.pth"
+    mano_dir = files["dir"] / "not_here" / "mano"
+    params = params_file(files, backend="auto", checkpoint=str(checkpoint), mano_dir=str(mano_dir))
+    with (
+        node_process(params, listener.namespace) as log,
+        camera_process(files, listener.namespace, "good:40"),
+    ):
+        listener.spin_until(
+            lambda: sum(m.left.valid for m in listener.hands) >= 3, 180, "valid left hands"
+        )
+        listener.spin_until(lambda: listener.transforms and listener.markers, 60, "TF, markers")
+        faces_publishers = listener.node.count_publishers(f"/{listener.namespace}/hands/faces")
+    assert faces_publishers == 0, "no mesh, so no faces topic"
+    # Take what is still queued, so that every marker's TwoHandMesh has arrived too.
+    for _ in range(20):
+        listener.executor.spin_once(timeout_sec=0.05)
+    stamps = {m.header.stamp.sec for m in listener.hands}
+    for message in listener.hands:
+        assert message.backend == "mediapipe-keypoints"
+        assert message.header.frame_id == FRAME and 1000 <= message.header.stamp.sec <= 1100
+        assert not message.right.valid
+        assert len(message.right.vertices) == len(message.left.vertices) == 0
+        if message.left.valid:
+            joints = np.array([[p.x, p.y, p.z] for p in message.left.joints])
+            assert joints.shape == (21, 3) and np.all(np.isfinite(joints))
+            assert np.all((joints[:, 2] > 0.2) & (joints[:, 2] < 1.5))
+            assert 0.0 < message.left.confidence <= 1.0
+    children = {t.child_frame_id for t in listener.transforms}
+    assert {"left_wrist", "left_index_3", "left_pinky_4"} <= children
+    assert not any(child.startswith("right_") for child in children)
+    assert all(t.header.frame_id == FRAME for t in listener.transforms)
+    namespaces = {m.ns for m in listener.markers if m.action == Marker.ADD}
+    assert {"left/skeleton", "left/joints"} <= namespaces
+    assert not any(m.ns.endswith("/mesh") for m in listener.markers), "no mesh, no mesh markers"
+    assert all(m.header.stamp.sec in stamps for m in listener.markers if m.action == Marker.ADD)
+
+    text = log.read_text()
+    assert text.count("RepeHand's files are missing") == 1, text[-3000:]
+    assert str(checkpoint) in text and str(mano_dir / "MANO_RIGHT.pkl") in text
+    assert str(mano_dir / "MANO_LEFT.pkl") in text
+    assert "weights/README.md" in text and "https://mano.is.tue.mpg.de" in text
+    assert "Traceback" not in text
 
 
 def test_bad_input_is_survived_counted_and_the_next_good_frame_processed(files, listener):

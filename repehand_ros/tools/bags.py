@@ -1,0 +1,171 @@
+"""ROS 2 bags through `rosbags` (no ROS installation needed): types, QoS, reading, writing.
+
+Messages are stored as the CDR bytes DDS carries. Writers here take bytes
+that rclpy serialised (`rclpy.serialization.serialize_message`, or a raw
+subscription), so what is in a bag is exactly what was or would have been
+sent; readers hand back bytes too, for rclpy's `deserialize_message` or this
+typestore's `deserialize_cdr`. The typestore (ROS 2 Kilted's standard
+messages plus this package's msg/*.msg) supplies each connection's message
+definition and RIHS01 type hash, the same as rosidl computes, so RViz,
+Foxglove and `ros2 bag` read the bags.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import struct
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rosbags.interfaces import (
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from rosbags.typesys.store import Typestore
+
+PACKAGE = "repehand_ros"
+STORAGES: dict[str, StoragePlugin] = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+
+TWO_HAND_MESH = "repehand_ros/msg/TwoHandMesh"
+HAND_MESH_FACES = "repehand_ros/msg/HandMeshFaces"
+IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
+DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
+
+
+def message_dir() -> Path:
+    """This package's msg/ folder: the source tree's, or the installed share/repehand_ros/msg."""
+    candidates = [Path(__file__).resolve().parents[2] / "msg"]
+    candidates += [Path(prefix) / "share" / PACKAGE / "msg" for prefix in (sys.prefix,)]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory(PACKAGE)) / "msg")
+    except Exception:  # no ament index, or the package is not installed in it
+        pass
+    for candidate in candidates:
+        if (candidate / "TwoHandMesh.msg").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"the {PACKAGE} message definitions (msg/*.msg) were not found; looked in "
+        + ", ".join(str(c) for c in candidates)
+    )
+
+
+@functools.cache
+def typestore() -> Typestore:
+    """ROS 2 Kilted's message types plus TwoHandMesh, HandMesh, ImageBox, HandMeshFaces."""
+    store = get_typestore(Stores.ROS2_KILTED)
+    types = {}
+    for path in sorted(message_dir().glob("*.msg")):
+        types.update(get_types_from_msg(path.read_text(), f"{PACKAGE}/msg/{path.stem}"))
+    store.register(types)
+    return store
+
+
+def message_class(msgtype: str) -> type:
+    """The rclpy message class of a type name such as `sensor_msgs/msg/Image`."""
+    package, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.{kind}"), name)
+
+
+def qos(depth: int = 10, latched: bool = False, best_effort: bool = False) -> Qos:
+    """An offered QoS profile to store with a connection (what `ros2 bag play` offers)."""
+    zero = QosTime(sec=0, nsec=0)
+    return Qos(
+        history=QosHistory.KEEP_LAST,
+        depth=depth,
+        reliability=QosReliability.BEST_EFFORT if best_effort else QosReliability.RELIABLE,
+        durability=QosDurability.TRANSIENT_LOCAL if latched else QosDurability.VOLATILE,
+        deadline=zero,
+        lifespan=zero,
+        liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=zero,
+        avoid_ros_namespace_conventions=False,
+    )
+
+
+def storage_of(name: str) -> StoragePlugin:
+    try:
+        return STORAGES[name]
+    except KeyError:
+        raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {name!r}") from None
+
+
+class BagWriter:
+    """A new rosbag2 (version 9) that takes serialized messages; a context manager."""
+
+    def __init__(self, path: Path | str, storage: str = "mcap") -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            raise FileExistsError(f"{self.path} exists already; a bag is never overwritten")
+        self._writer = Writer(self.path, version=9, storage_plugin=storage_of(storage))
+        self._writer.open()
+        self._connections: dict[str, object] = {}
+        self.counts: dict[str, int] = {}
+
+    def add_topic(self, topic: str, msgtype: str, offered: Qos | None = None) -> None:
+        if topic in self._connections:
+            return
+        self._connections[topic] = self._writer.add_connection(
+            topic,
+            msgtype,
+            typestore=typestore(),
+            offered_qos_profiles=[offered or qos()],
+        )
+        self.counts[topic] = 0
+
+    def write(self, topic: str, timestamp_ns: int, data: bytes | memoryview) -> None:
+        """One serialized message, logged at `timestamp_ns` (receive time, or the stamp)."""
+        self._writer.write(self._connections[topic], int(timestamp_ns), bytes(data))
+        self.counts[topic] += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __enter__(self) -> BagWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def read_messages(
+    path: Path | str, msgtypes: set[str] | None = None, topics: set[str] | None = None
+) -> Iterator[tuple[str, str, int, bytes]]:
+    """(topic, msgtype, log time ns, CDR bytes) of a bag, in log-time order, filtered."""
+    with Reader(Path(path)) as reader:
+        connections = [
+            c
+            for c in reader.connections
+            if (msgtypes is None or c.msgtype in msgtypes) and (topics is None or c.topic in topics)
+        ]
+        for connection, timestamp, data in reader.messages(connections=connections):
+            yield connection.topic, connection.msgtype, timestamp, data
+
+
+def topic_types(path: Path | str) -> dict[str, str]:
+    """Each topic of a bag and its message type."""
+    with Reader(Path(path)) as reader:
+        return {c.topic: c.msgtype for c in reader.connections}
+
+
+def stamp_ns(cdr: bytes | memoryview) -> int:
+    """header.stamp of a message whose first field is a std_msgs/Header, from its CDR bytes."""
+    data = bytes(cdr[:12])
+    little = data[1] == 1  # encapsulation: 0x0001 CDR_LE, 0x0000 CDR_BE
+    sec, nanosec = struct.unpack_from("<iI" if little else ">iI", data, 4)
+    return sec * 1_000_000_000 + nanosec

@@ -1,0 +1,292 @@
+"""`repehand train` end to end on the tiny InterHand2.6M fixture: the loss falls, checkpoints
+are in the official layout and load, resume and Ctrl-C behave, DDP under torchrun runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+from fixtures.interhand import write_interhand_fixture
+
+from repehand_ros.data.interhand import InterHandDataset
+from repehand_ros.model import load_model
+from repehand_ros.tools.train import main as train_main
+from repehand_ros.training.trainer import (
+    LAST_CHECKPOINT,
+    LOG_FILE,
+    ConfigError,
+    InterHandRecords,
+    TrainConfig,
+    TrainingStateError,
+    load_config,
+    read_training_state,
+    record_from_interhand,
+    snapshot_name,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO / "config" / "train_repehand_5m.yaml"
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    """Two training images (an interacting pair and a right hand alone) in InterHand's layout."""
+    root = tmp_path_factory.mktemp("interhand")
+    write_interhand_fixture(
+        root, split="train", captures=(0,), cameras=("400262",), frames_per_capture=2
+    )
+    return root
+
+
+def _config(data_root: Path, mano_dir: Path, out: Path, **changes) -> TrainConfig:
+    values = {
+        "data_root": str(data_root),
+        "mano_dir": str(mano_dir),
+        "out_dir": str(out),
+        "epochs": 4,
+        "batch_size": 2,
+        "lr": 1e-3,  # higher than the paper's: overfit two images in a few steps
+        "num_workers": 0,
+        "log_every": 1,
+        "checkpoint_every": 100,
+        "augmentation": {"enabled": False},
+        **changes,
+    }
+    return TrainConfig(**values).validate()
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, data_root, mano_dir):
+    out = tmp_path_factory.mktemp("run")
+    config = _config(data_root, mano_dir, out)
+    return config, train(config, progress=False)
+
+
+def test_default_config_is_the_paper_setup() -> None:
+    config = load_config(DEFAULT_CONFIG)
+    assert (config.lr, config.epochs, config.batch_size) == (6e-4, 80, 128)
+    assert config.lr_decay_epochs[:2] == [20, 30] and config.lr_decay_factor == 0.1
+    assert config.loss_weights["joint_cam"] == 10 and config.loss_weights["mano_joint_cam"] == 10
+    augmentation = config.augmentation_config()
+    assert (augmentation.scale, augmentation.rotation_deg, augmentation.rotation_prob) == (
+        0.25,
+        30.0,
+        0.6,
+    )
+    assert (augmentation.colour, augmentation.flip_prob) == (0.2, 0.5)
+    assert TrainConfig().to_dict() == config.to_dict() | {
+        k: TrainConfig().to_dict()[k] for k in ("data_root", "mano_dir", "out_dir")
+    }
+
+
+def test_interhand_record_is_in_the_camera_frame_in_metres(data_root) -> None:
+    dataset = InterHandDataset(data_root, "train")
+    sample = dataset[0]
+    record = record_from_interhand(sample)
+    camera = sample.joints_camera
+    np.testing.assert_allclose(record.joints_cam, camera / 1000.0)
+    np.testing.assert_allclose(record.joints_img, sample.camera.project(camera), atol=1e-6)
+    for side, fit in enumerate(sample.mano):
+        world, _ = cv2.Rodrigues(np.asarray(fit.root_pose).reshape(3, 1))
+        in_camera, _ = cv2.Rodrigues(record.mano_pose[side, :3].reshape(3, 1))
+        np.testing.assert_allclose(in_camera, sample.camera.rotation @ world, atol=1e-6)
+    single = record_from_interhand(dataset[1])  # a right hand alone
+    assert single.joints_valid[1].sum() == 0 and single.mano_valid.tolist() == [1.0, 0.0]
+    assert len(InterHandRecords(data_root, "train")) == 2
+
+
+def test_loss_falls_when_overfitting_two_images(first_run) -> None:
+    _, result = first_run
+    losses = result.losses
+    assert len(losses) == 4 and all(np.isfinite(losses))
+    assert losses[-1] < losses[0]
+    assert np.mean(losses[-2:]) < 0.9 * np.mean(losses[:2])
+
+
+def test_checkpoint_is_the_official_layout_and_loads(first_run) -> None:
+    config, result = first_run
+    out = Path(config.out_dir)
+    assert result.checkpoint == out / snapshot_name(3)
+    snapshot = torch.load(out / LAST_CHECKPOINT, map_location="cpu", weights_only=True)
+    assert {"network", "epoch", "optimizer", "scheduler"} <= set(snapshot)
+    assert snapshot["epoch"] == 3 and snapshot["global_step"] == 4
+    assert all(key.startswith("module.") for key in snapshot["network"])
+    assert any(key.startswith("module.hand_backbone.model.") for key in snapshot["network"])
+    network = load_model(out / snapshot_name(3))
+    key = "module.hand_position_net.conv_r2.0.weight"
+    torch.testing.assert_close(
+        network.joint_localizer.right_heatmap.weight, snapshot["network"][key]
+    )
+    assert not [p.name for p in out.iterdir() if ".tmp" in p.name]
+    rows = (out / LOG_FILE).read_text().splitlines()
+    assert rows[0].startswith("epoch,global_step,lr,total,mano_pose")
+    assert len(rows) == 1 + 4
+    assert yaml.safe_load((out / "config.yaml").read_text())["epochs"] == 4
+
+
+def test_resume_continues_from_the_saved_epoch(first_run, data_root, mano_dir, tmp_path) -> None:
+    config, _ = first_run
+    checkpoint = Path(config.out_dir) / LAST_CHECKPOINT
+    shutil.copy(Path(config.out_dir) / LOG_FILE, tmp_path / LOG_FILE)
+    resumed = train(
+        _config(data_root, mano_dir, tmp_path, epochs=5), resume=checkpoint, progress=False
+    )
+    assert (resumed.last_epoch, resumed.global_step, len(resumed.losses)) == (4, 5, 1)
+    state = read_training_state(tmp_path / LAST_CHECKPOINT)
+    assert (state["epoch"], state["global_step"], state["epoch_samples"]) == (4, 5, 0)
+    steps = [int(r.split(",")[1]) for r in (tmp_path / LOG_FILE).read_text().splitlines()[1:]]
+    assert steps == [1, 2, 3, 4, 5]
+
+
+def test_resume_refuses_a_file_without_training_state(tmp_path, first_run) -> None:
+    config, _ = first_run
+    weights_only = tmp_path / "weights.pth.tar"
+    snapshot = torch.load(Path(config.out_dir) / LAST_CHECKPOINT, weights_only=True)
+    torch.save({"network": snapshot["network"]}, weights_only)
+    with pytest.raises(TrainingStateError, match="init_checkpoint"):
+        read_training_state(weights_only)
+
+
+class _InterruptOnFirstLoad:
+    """Records that deliver SIGINT (as Ctrl-C does) while the first batch is being read."""
+
+    def __init__(self, records) -> None:
+        self.records = records
+        self.loads = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int):
+        self.loads += 1
+        if self.loads == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return self.records[index]
+
+
+def test_ctrl_c_saves_the_finished_step_and_resume_completes_the_epoch(
+    data_root, mano_dir, tmp_path
+) -> None:
+    config = _config(data_root, mano_dir, tmp_path, epochs=1, batch_size=1)
+    records = _InterruptOnFirstLoad(InterHandRecords(data_root, "train"))
+    with pytest.raises(KeyboardInterrupt):
+        train(config, records=records, progress=False)
+    state = read_training_state(tmp_path / LAST_CHECKPOINT)
+    assert (state["epoch"], state["global_step"], state["epoch_samples"]) == (-1, 1, 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", LAST_CHECKPOINT, LOG_FILE]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resumed = train(config, resume=tmp_path / LAST_CHECKPOINT, progress=False)
+    assert (resumed.last_epoch, resumed.global_step, len(resumed.losses)) == (0, 2, 1)
+
+
+def test_help_explains_every_option(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--config", "--data", "--mano-dir", "--out", "--resume", "--epochs", "--device"):
+        assert option in text
+    assert "torchrun" in text and "Ctrl-C" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "config file not found"),
+        ("epochs: -3\n", "epochs must be an integer >= 1"),
+        ("learning_rate: 0.1\n", "unknown keys ['learning_rate']"),
+        ("augmentation: {scale: 2}\n", "augmentation"),
+        ("- not a mapping\n", "expected a mapping"),
+        ("batch_size: [\n", "not a readable YAML"),
+    ],
+)
+def test_bad_config_is_one_clear_error(tmp_path, capsys, content, message) -> None:
+    path = tmp_path / "train.yaml"
+    if content is not None:
+        path.write_text(content)
+    assert train_main(["--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("repehand train: error:") and message in error
+    assert "Traceback" not in error
+
+
+def test_missing_or_wrong_data_and_existing_runs_are_refused(
+    tmp_path, data_root, mano_dir, capsys
+) -> None:
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump({"mano_dir": str(mano_dir), "num_workers": 0}))
+    out = ["--out", str(tmp_path / "out")]
+    assert train_main(["--config", str(config), "--data", str(tmp_path / "nowhere"), *out]) == 2
+    assert "dataset folder not found" in capsys.readouterr().err
+    assert train_main(["--config", str(config), "--data", str(tmp_path), *out]) == 2
+    assert "no annotations/ folder" in capsys.readouterr().err
+    assert train_main(["--config", str(config), *out]) == 2
+    assert "data_root is not set" in capsys.readouterr().err
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / LAST_CHECKPOINT).write_bytes(b"")
+    assert train_main(["--config", str(config), "--data", str(data_root), *out]) == 2
+    assert "--resume" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["--config", str(config), "--epochs", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="device"):
+        TrainConfig(device="tpu").validate()
+
+
+@pytest.mark.timeout(300)
+def test_ddp_under_torchrun_two_cpu_processes(tmp_path, mano_dir) -> None:
+    root = tmp_path / "interhand"
+    write_interhand_fixture(
+        root, split="train", captures=(0,), cameras=("400262", "400263"), frames_per_capture=1
+    )
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"batch_size": 2, "num_workers": 0, "log_every": 1, "device": "cpu", "lr": 1e-3}
+        )
+    )
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",  # a free local port, no rendezvous server to set up
+        "--nproc_per_node=2",
+        "-m",
+        "repehand_ros.tools.train",
+        "--config",
+        str(config),
+        "--data",
+        str(root),
+        "--mano-dir",
+        str(mano_dir),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--no-progress",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    try:
+        finished = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=280
+        )
+    except FileNotFoundError as error:  # pragma: no cover - torch always ships the launcher
+        pytest.skip(f"torchrun cannot start here: {error}")
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    state = read_training_state(out / LAST_CHECKPOINT)
+    # Two images, one per process and step: one step per epoch, two epochs.
+    assert (state["epoch"], state["global_step"]) == (1, 2)
+    load_model(out / snapshot_name(1))
+    rows = (out / LOG_FILE).read_text().splitlines()
+    assert len(rows) == 1 + 2  # rank 0 alone writes the log

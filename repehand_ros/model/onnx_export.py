@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -99,3 +100,100 @@ def export_onnx(
         program.save(str(path), external_data=False)
     logger.info("exported RepeHand %s network to %s", network.variant.name, path)
     return path
+
+
+class ExportCheckError(RuntimeError):
+    """An exported network that does not reproduce PyTorch's outputs."""
+
+
+def _reference_outputs(network: RepeHandNet, images: torch.Tensor) -> dict[str, np.ndarray]:
+    device = next(network.parameters()).device
+    with _eval_mode_restored(network), torch.no_grad():
+        named = network(images.to(device), validate=False).to_named()
+    return {name: value.detach().float().cpu().numpy() for name, value in named.items()}
+
+
+def _compare(got: dict[str, np.ndarray], want: dict[str, np.ndarray], what: str, atol: float):
+    worst = {name: float(np.max(np.abs(got[name] - want[name]))) for name in OUTPUT_NAMES}
+    name, error = max(worst.items(), key=lambda item: item[1])
+    if not error <= atol:
+        raise ExportCheckError(
+            f"{what} disagrees with PyTorch: {name} differs by {error:.3g} (allowed {atol})"
+        )
+    return error
+
+
+def check_onnx(network: RepeHandNet, path: str | Path, atol: float = 1e-3) -> float:
+    """Runs the ONNX file in ONNX Runtime (CPU) against PyTorch on random crops.
+
+    Returns the largest absolute difference over all outputs; raises
+    ExportCheckError above `atol` (1e-3: soft-argmax amplifies float32
+    rounding, see the model specification).
+    """
+    import onnxruntime
+
+    images = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {INPUT_NAME: images.numpy()})
+    names = [output.name for output in session.get_outputs()]
+    got = dict(zip(names, outputs, strict=True))
+    return _compare(got, _reference_outputs(network, images), "the ONNX export", atol)
+
+
+def build_tensorrt_engine(
+    onnx_path: str | Path, engine_path: str | Path, fp16: bool = False, max_batch: int = 2
+) -> Path:
+    """A TensorRT engine from the ONNX file (dynamic batch 1..max_batch), for a Jetson.
+
+    Needs the `tensorrt` Python package and a CUDA GPU (NVIDIA's JetPack has both).
+    """
+    try:
+        import tensorrt as trt
+    except ImportError as error:
+        raise ExportCheckError(
+            "TensorRT engines need the tensorrt Python package (JetPack on a Jetson, or "
+            "pip install tensorrt on a CUDA machine); the ONNX file works with ONNX Runtime"
+        ) from error
+    logger_trt = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger_trt)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, logger_trt)
+    if not parser.parse(Path(onnx_path).read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ExportCheckError(f"TensorRT cannot parse {onnx_path}: {errors}")
+    config = builder.create_builder_config()
+    if fp16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    profile = builder.create_optimization_profile()
+    shape = (3, INPUT_SIZE, INPUT_SIZE)
+    profile.set_shape(INPUT_NAME, (1, *shape), (1, *shape), (max_batch, *shape))
+    config.add_optimization_profile(profile)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise ExportCheckError("TensorRT could not build an engine (see its log above)")
+    Path(engine_path).write_bytes(bytes(serialized))
+    return Path(engine_path)
+
+
+def check_tensorrt_engine(network: RepeHandNet, engine_path: str | Path, atol: float) -> float:
+    """Runs the engine on the GPU against PyTorch on the same random crops (see check_onnx)."""
+    import tensorrt as trt
+
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
+    context = engine.create_execution_context()
+    images = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    device_images = images.cuda().contiguous()
+    context.set_input_shape(INPUT_NAME, tuple(device_images.shape))
+    context.set_tensor_address(INPUT_NAME, device_images.data_ptr())
+    outputs = {}
+    for name in OUTPUT_NAMES:
+        buffer = torch.empty(tuple(context.get_tensor_shape(name)), device="cuda")
+        context.set_tensor_address(name, buffer.data_ptr())
+        outputs[name] = buffer
+    stream = torch.cuda.current_stream()
+    if not context.execute_async_v3(stream.cuda_stream):
+        raise ExportCheckError("the TensorRT engine failed to run")
+    stream.synchronize()
+    got = {name: value.float().cpu().numpy() for name, value in outputs.items()}
+    return _compare(got, _reference_outputs(network, images), "the TensorRT engine", atol)

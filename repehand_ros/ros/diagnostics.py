@@ -43,6 +43,7 @@ class NodeStats:
         self.processed = 0
         self.bad_input = 0
         self.without_camera_info = 0
+        self.lost_in_transport = 0
         self.failures = 0
         self.last_input: float | None = None
 
@@ -70,6 +71,11 @@ class NodeStats:
         with self._lock:
             self.without_camera_info += 1
 
+    def frames_lost(self, count: int) -> None:
+        """Frames the middleware reports lost before delivery (a DDS message-lost event)."""
+        with self._lock:
+            self.lost_in_transport += count
+
     def failed_frame(self) -> None:
         with self._lock:
             self.failures += 1
@@ -91,6 +97,7 @@ class NodeStats:
                 "frames_processed": float(self.processed),
                 "bad_input_frames": float(self.bad_input),
                 "frames_without_camera_info": float(self.without_camera_info),
+                "frames_lost_in_transport": float(self.lost_in_transport),
                 "failed_frames": float(self.failures),
             }
 

@@ -25,7 +25,11 @@ from typing import Any
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.event_handler import QoSRequestedIncompatibleQoSInfo, SubscriptionEventCallbacks
+from rclpy.event_handler import (
+    QoSMessageLostInfo,
+    QoSRequestedIncompatibleQoSInfo,
+    SubscriptionEventCallbacks,
+)
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
@@ -303,9 +307,16 @@ class HandsNode(LifecycleNode):
         )
         message_type = CompressedImage if self.values["image_transport"] == "compressed" else Image
         events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
+        image_events = SubscriptionEventCallbacks(
+            incompatible_qos=self._on_incompatible_qos, message_lost=self._on_image_lost
+        )
         self._subscriptions_made = [
             self.create_subscription(
-                message_type, self._image_topic(), self._on_image, qos, event_callbacks=events
+                message_type,
+                self._image_topic(),
+                self._on_image,
+                qos,
+                event_callbacks=image_events,
             ),
             self.create_subscription(
                 CameraInfo,
@@ -325,6 +336,10 @@ class HandsNode(LifecycleNode):
             f"image_qos_reliability to best_effort, which accepts every camera.",
             throttle_duration_sec=WARN_PERIOD_S,
         )
+
+    def _on_image_lost(self, info: QoSMessageLostInfo) -> None:
+        """Images the middleware lost before they reached this node (counted, not silent)."""
+        self.stats.frames_lost(info.total_count_change)
 
     def _on_camera_info(self, message: CameraInfo) -> None:
         try:

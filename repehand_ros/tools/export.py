@@ -46,23 +46,66 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_OPSET,
         help="ONNX opset version to target (default: %(default)s)",
     )
-    parser.add_argument("--force", action="store_true", help="overwrite OUT if it already exists")
+    parser.add_argument(
+        "--tensorrt",
+        type=Path,
+        metavar="ENGINE",
+        help="also build a TensorRT engine (needs the tensorrt package and a CUDA GPU, e.g. "
+        "JetPack on a Jetson), checked against PyTorch on the GPU",
+    )
+    parser.add_argument("--fp16", action="store_true", help="build the TensorRT engine in fp16")
+    parser.add_argument(
+        "--atol",
+        type=float,
+        default=1e-3,
+        help="largest difference from PyTorch accepted (default: %(default)s; fp16 engines "
+        "need more, e.g. 5e-2)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite OUT (and ENGINE) if they exist"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from repehand_ros.model.checkpoint import CheckpointError, load_model
-    from repehand_ros.model.onnx_export import export_onnx
+    from repehand_ros.model.onnx_export import (
+        ExportCheckError,
+        build_tensorrt_engine,
+        check_onnx,
+        check_tensorrt_engine,
+        export_onnx,
+    )
 
-    out: Path = args.onnx
-    if out.exists() and not args.force:
-        raise CommandError(f"{out} already exists (use --force to overwrite it)")
-    if not out.parent.is_dir():
-        raise CommandError(f"folder {out.parent} does not exist")
+    outputs = [path for path in (args.onnx, args.tensorrt) if path is not None]
+    for out in outputs:
+        if out.exists() and not args.force:
+            raise CommandError(f"{out} already exists (use --force to overwrite it)")
+        if not out.parent.is_dir():
+            raise CommandError(f"folder {out.parent} does not exist")
     try:
         network = load_model(args.checkpoint, variant=args.variant)
     except CheckpointError as error:
         raise CommandError(str(error)) from error
-    export_onnx(network, out, opset=args.opset)
-    logger.info("wrote %s", out)
+    # Written under a temporary name and renamed only once checked: an interrupted or
+    # failed export never leaves a file that looks finished.
+    partial = args.onnx.with_name(args.onnx.name + ".partial")
+    try:
+        export_onnx(network, partial, opset=args.opset)
+        difference = check_onnx(network, partial, atol=args.atol)
+        partial.replace(args.onnx)
+        logger.info("wrote %s (ONNX Runtime within %.2g of PyTorch)", args.onnx, difference)
+        if args.tensorrt is not None:
+            engine = args.tensorrt.with_name(args.tensorrt.name + ".partial")
+            build_tensorrt_engine(args.onnx, engine, fp16=args.fp16)
+            if args.fp16 and args.atol == 1e-3:
+                logger.warning("an fp16 engine is checked with --atol 1e-3; pass a larger one")
+            difference = check_tensorrt_engine(network.cuda(), engine, atol=args.atol)
+            engine.replace(args.tensorrt)
+            logger.info("wrote %s (TensorRT within %.2g of PyTorch)", args.tensorrt, difference)
+    except ExportCheckError as error:
+        raise CommandError(str(error)) from error
+    finally:
+        for leftover in (partial, *(p.with_name(p.name + ".partial") for p in outputs)):
+            leftover.unlink(missing_ok=True)
     return 0

@@ -68,3 +68,35 @@ def test_bad_checkpoint_is_a_user_error(tmp_path):
 def test_unknown_variant_is_rejected_by_the_parser():
     with pytest.raises(SystemExit):
         _parse(["--onnx", "x.onnx", "--variant", "7m"])
+
+
+def test_an_export_that_disagrees_with_pytorch_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
+    from repehand_ros.model import onnx_export
+
+    real = onnx_export._reference_outputs
+
+    def shifted(network, images):
+        outputs = real(network, images)
+        outputs["right_cam"] = outputs["right_cam"] + 1.0
+        return outputs
+
+    monkeypatch.setattr(onnx_export, "_reference_outputs", shifted)
+    out = tmp_path / "repehand.onnx"
+    args = _parse(["--onnx", str(out)])
+    with pytest.raises(CommandError, match="right_cam differs by 1"):
+        args.func(args)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tensorrt_without_tensorrt_says_what_is_needed(tmp_path):
+    pytest.importorskip("onnxruntime")
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("tensorrt is installed here: the engine path is checked on the device")
+    args = _parse(["--onnx", str(tmp_path / "r.onnx"), "--tensorrt", str(tmp_path / "r.engine")])
+    with pytest.raises(CommandError, match="TensorRT engines need the tensorrt Python package"):
+        args.func(args)
+    assert (tmp_path / "r.onnx").is_file() and not (tmp_path / "r.engine").exists()

@@ -158,3 +158,46 @@ def test_video_best_frame_and_summary_are_well_formed(run):
     printed = json.loads(run["stdout"].strip().splitlines()[-1])
     assert printed["frames_in"] == summary["frames_in"]
     assert "hands found:" in run["stdout"] and "latency" in run["stdout"]
+
+
+def test_the_same_flow_runs_repehand_on_its_test_fixtures(sources, tmp_path, mano_dir, mano_arrays):
+    """RepeHand itself through the main command: plumbing, with a fixture checkpoint and MANO."""
+    from fixtures.checkpoints import write_plumbing_checkpoint
+
+    values = yaml.safe_load((REPO / "config" / "hands.yaml").read_text())["/**"]["ros__parameters"]
+    values.update(
+        backend="torch",
+        device="cpu",
+        checkpoint=str(write_plumbing_checkpoint(tmp_path / "plumbing.pth")),
+        mano_dir=str(mano_dir),
+        min_confidence=0.0,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"/**": {"ros__parameters": values}}))
+    namespace = f"t{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "out"
+    command = [
+        str(Path(sys.executable).with_name("repehand")), "showcase", str(sources[1]),
+        "--out", str(out), "--params-file", str(params), "--namespace", namespace,
+        "--repeat", "4",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=200, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    frames = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
+    store = bags.typestore()
+    messages = {
+        topic: [store.deserialize_cdr(data, msgtype) for _, msgtype, _, data in rows]
+        for topic in (f"/{namespace}/hands/hands", f"/{namespace}/hands/faces")
+        for rows in [list(bags.read_messages(out / "bag", topics={topic}))]
+    }
+    hands = messages[f"/{namespace}/hands/hands"]
+    assert hands and {stamp(m) for m in hands} <= {f["stamp_ns"] for f in frames}
+    assert all(m.backend == "repehand-5m/torch-cpu" for m in hands)
+    assert any(m.left.valid for m in hands)
+    for message in hands:
+        if message.left.valid:
+            assert len(message.left.vertices) == 778 * 3
+            assert all(math.isfinite(v) for v in message.left.vertices)
+    (faces,) = messages[f"/{namespace}/hands/faces"]
+    assert len(faces.right) == len(faces.left) == 1538 * 3

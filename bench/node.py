@@ -60,7 +60,7 @@ from node_camera import intrinsics
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
-from reconstructor import FIXED_REGION, _stats, load_frame
+from reconstructor import FIXED_REGION, _stats, load_frames
 from repehand_ros.msg import TwoHandMesh
 from visualization_msgs.msg import MarkerArray
 
@@ -613,7 +613,7 @@ def isolate_dds(args: argparse.Namespace) -> None:
 def main() -> int:
     args = parse_args()
     isolate_dds(args)
-    frame = load_frame()  # also puts test/ on sys.path
+    frame, _ = load_frames()  # the two-hands frame; also puts test/ on sys.path
     from fixtures.checkpoints import write_plumbing_checkpoint
     from fixtures.mano_files import write_official_mano_dir
 

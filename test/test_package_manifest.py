@@ -19,6 +19,9 @@ ROSDEP_KEYS = {
     "tf_transformations": "tf_transformations",
     "cv_bridge": "cv_bridge",
 }
+# Optional, imported only where used and provided by the platform, not by rosdep or the
+# lock: TensorRT comes with NVIDIA's JetPack (`repehand export --tensorrt`).
+PLATFORM_PROVIDED = {"tensorrt"}
 # Dependencies needed by the messages or at run time without being imported by name.
 NOT_IMPORTED = {"std_msgs", "geometry_msgs", "rosidl_default_runtime"}
 
@@ -65,7 +68,7 @@ def test_every_import_is_declared_and_every_declaration_is_used():
             needed.add(module)
         elif module in ROSDEP_KEYS:
             needed.add(ROSDEP_KEYS[module])
-        elif module.lower() not in pip_requirements():
+        elif module.lower() not in pip_requirements() | PLATFORM_PROVIDED:
             undeclared.append(module)
     assert undeclared == [], (
         f"imported but declared nowhere: {undeclared}; add a rosdep key to package.xml "

@@ -30,6 +30,7 @@ import importlib
 import importlib.util
 import logging
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,7 +94,7 @@ def drawings_from_result(
     return drawings
 
 
-class HandRenderer(Closeable):
+class HandRenderer(Closeable, ABC):
     """Draws hand meshes over an image; `name` says which renderer this is."""
 
     name = "none"
@@ -114,10 +115,11 @@ class HandRenderer(Closeable):
                     draw_hand(out, hand.keypoints_2d, hand.side)
         return out
 
+    @abstractmethod
     def _draw_meshes(
         self, image: np.ndarray, camera: PinholeCamera, hands: Sequence[HandDrawing]
     ) -> np.ndarray:
-        raise NotImplementedError
+        """A copy of `image` with the hands' meshes drawn: each renderer's own way."""
 
 
 class OpenCVRenderer(HandRenderer):

@@ -32,7 +32,7 @@ class _Window:
 
 
 class NodeStats:
-    """Counters and rates, updated from the receiving and the worker threads."""
+    """Counters and rates, updated from the receiving and the model threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -8,16 +8,17 @@ saying once which files would switch on RepeHand; an explicit RepeHand
 backend without its files stays unconfigured, saying what is missing.
 Activate loads the model and subscribes; deactivate stops work and clears the
 markers; cleanup frees the model. Images are received on the executor's
-thread and processed on a worker thread, newest frame first.
+thread and processed, newest frame first, on the node's ModelThread, the one
+thread that also loads and frees the model (see model_thread.py for why).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.mano.layer import MANO_FILENAMES, ManoFileNotFoundError, find_mano_file
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
 from repehand_ros.pipeline.keypoint_hands import KEYPOINT_BACKEND
+from repehand_ros.pipeline.model_thread import ModelThread
 from repehand_ros.ros import parameters
 from repehand_ros.ros.conversions import two_hand_mesh_from_result
 from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
@@ -103,7 +105,8 @@ class HandsNode(LifecycleNode):
         self.reconstructor = None
         self.camera: PinholeCamera | None = None
         self.values: dict[str, Any] = {}
-        self._worker: threading.Thread | None = None
+        self.model_thread = ModelThread("hands-model")
+        self._work_done: Future[None] | None = None
         self._subscriptions_made: list = []
         self._model_state = "unconfigured"
         self._model_error = ""
@@ -229,7 +232,7 @@ class HandsNode(LifecycleNode):
 
         self._model_state = "loading"
         try:
-            self.reconstructor = HandReconstructor(self.config)
+            self.reconstructor = self.model_thread.run(HandReconstructor, self.config)
         except Exception as error:  # a model that cannot load must not kill the node
             self._model_state = f"failed to load: {error}"
             self.get_logger().error(f"cannot activate: {error}")
@@ -242,8 +245,7 @@ class HandsNode(LifecycleNode):
         self._subscribe()
         self.mailbox.reopen()
         self._activated_at = time.monotonic()
-        self._worker = threading.Thread(target=self._work, name="hands-worker", daemon=True)
-        self._worker.start()
+        self._work_done = self.model_thread.start(self._work)
         self.get_logger().info(
             f"active: {self.reconstructor.backend_name}, images on {self._image_topic()}"
         )
@@ -266,9 +268,7 @@ class HandsNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _free(self) -> None:
-        if self.reconstructor is not None:
-            self.reconstructor.close()
-            self.reconstructor = None
+        self._close_model()
         if self._publishers_made:
             for publisher in (
                 self.hands_publisher,
@@ -280,14 +280,28 @@ class HandsNode(LifecycleNode):
                     self.destroy_lifecycle_publisher(publisher)
             self._publishers_made = False
 
+    def _close_model(self) -> None:
+        if self.reconstructor is not None:
+            self.model_thread.run(self.reconstructor.close)
+            self.reconstructor = None
+
     def _stop_work(self) -> None:
         for subscription in self._subscriptions_made:
             self.destroy_subscription(subscription)
         self._subscriptions_made = []
         self.mailbox.close()
-        if self._worker is not None:
-            self._worker.join()
-            self._worker = None
+        if self._work_done is not None:
+            error = self._work_done.exception()
+            if error is not None:
+                self.get_logger().error(f"frame processing stopped: {error!r}")
+            self._work_done = None
+
+    def destroy_node(self) -> None:
+        """Stops the work and frees the model on its thread before the node goes."""
+        self._stop_work()
+        self._close_model()
+        self.model_thread.close()
+        super().destroy_node()
 
     # -- input --------------------------------------------------------------------------------
 
@@ -426,7 +440,7 @@ class HandsNode(LifecycleNode):
 
     def _publish_diagnostics(self) -> None:
         level, message = DiagnosticStatus.OK, self._model_state
-        active = self.reconstructor is not None and self._worker is not None
+        active = self.reconstructor is not None and self._work_done is not None
         silent = self.stats.seconds_since_input()
         if active and silent is None:
             silent = time.monotonic() - self._activated_at
@@ -473,7 +487,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node._stop_work()
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

@@ -13,24 +13,53 @@ included, to one ModelThread, and never calls the model anywhere else.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from concurrent.futures import Future
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class ModelThread:
-    """Runs calls one after another on a single thread that lives until `close`."""
+    """Runs calls one after another on a single thread that lives until `close`.
+
+    The thread is a daemon: a process that ends without closing it does not
+    hang on a call still waiting (such as a loop waiting for frames).
+    """
 
     def __init__(self, name: str = "model") -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._calls: queue.SimpleQueue[tuple[Future, Callable, tuple, dict] | None] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, function, args, kwargs = call
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result: Any = function(*args, **kwargs)
+            except BaseException as error:  # handed to whoever waits on the future
+                future.set_exception(error)
+            else:
+                future.set_result(result)
 
     def start(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Future[R]:
         """Queues `function(*args, **kwargs)` on the thread; its future holds the result
         or the exception."""
-        return self._executor.submit(function, *args, **kwargs)
+        future: Future[R] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this ModelThread is closed")
+            self._calls.put((future, function, args, kwargs))
+        return future
 
     def run(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """`function(*args, **kwargs)` on the thread, waited for; its exception is raised here."""
@@ -38,4 +67,10 @@ class ModelThread:
 
     def close(self) -> None:
         """Finishes the queued calls and ends the thread; later calls raise RuntimeError."""
-        self._executor.shutdown(wait=True)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._calls.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -58,3 +60,14 @@ def test_close_finishes_queued_calls_then_refuses_more():
     assert done == ["queued"]
     with pytest.raises(RuntimeError):
         model_thread.run(lambda: None)
+
+
+def test_a_process_that_never_closes_it_still_exits():
+    """A call still waiting (like the node's frame loop) must not hold the process at exit."""
+    program = (
+        "import threading\n"
+        "from repehand_ros.pipeline.model_thread import ModelThread\n"
+        "ModelThread().start(threading.Event().wait)\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", program], timeout=60, capture_output=True)
+    assert finished.returncode == 0, finished.stderr.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from builtin_interfaces.msg import Time
 from repehand_ros.msg import TwoHandMesh
 from std_msgs.msg import Header
@@ -22,3 +23,29 @@ def full_two_hand_mesh(seed: int) -> TwoHandMesh:
         image_box_from_box(Box(300.0, 40.0, 500.5, 260.75)),
     ]
     return msg
+
+
+def field_differences(received, expected, path: str = "") -> list[str]:
+    """Every field path where two messages differ, recursing into nested messages.
+
+    Values, not serialised bytes: CDR leaves its alignment padding uninitialised,
+    so two serialisations of equal messages can differ there."""
+    if hasattr(expected, "get_fields_and_field_types"):
+        differences = []
+        for name in expected.get_fields_and_field_types():
+            differences += field_differences(
+                getattr(received, name), getattr(expected, name), f"{path}.{name}"
+            )
+        return differences
+    if isinstance(expected, list | tuple):
+        if len(received) != len(expected):
+            return [f"{path}: length {len(received)} != {len(expected)}"]
+        differences = []
+        for i, (r, e) in enumerate(zip(received, expected, strict=True)):
+            differences += field_differences(r, e, f"{path}[{i}]")
+        return differences
+    if hasattr(expected, "__len__") and not isinstance(expected, str):
+        r, e = np.asarray(received), np.asarray(expected)
+        same = r.dtype == e.dtype and r.shape == e.shape and r.tobytes() == e.tobytes()
+        return [] if same else [f"{path}: arrays differ"]
+    return [] if received == expected else [f"{path}: {received!r} != {expected!r}"]

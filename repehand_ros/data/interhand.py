@@ -24,7 +24,10 @@ File contents:
   {camera: value}}}: camera centre in world millimetres, world-to-camera
   rotation, (fx, fy), (cx, cy). A world point X maps to the camera frame as
   R (X - campos).
-- `_joint_3d.json`: {capture: {frame: {"world_coord": 42 x 3 mm, ...}}}.
+- `_joint_3d.json`: {capture: {frame: {"world_coord": 42 x 3 mm, "joint_valid":
+  42 x [0|1], ...}}}: the validity of the 3D annotation itself, per frame
+  (the official training masks its 3D and projection losses with it; the
+  `_data.json` validity, per image, masks the evaluation).
 - `_MANO_NeuralAnnot.json`: {capture: {frame: {"right" | "left": null or
   {"pose": 48 (root then 15 finger joints, axis-angle), "shape": 10,
   "trans": 3 (metres)}}}}, in world coordinates, for smplx MANO with
@@ -101,6 +104,16 @@ def interhand_to_repehand(joints: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected (..., 42, D) InterHand2.6M joints, got shape {joints.shape}")
     per_hand = joints.reshape(*joints.shape[:-2], 2, INTERHAND_JOINTS_PER_HAND, joints.shape[-1])
     return per_hand[..., list(REPEHAND_FROM_INTERHAND), :]
+
+
+def repehand_to_interhand(joints: np.ndarray) -> np.ndarray:
+    """The inverse of `interhand_to_repehand`: (..., 2, 21, D) hands to (..., 42, D)."""
+    joints = np.asarray(joints)
+    if joints.ndim < 3 or joints.shape[-3:-1] != (2, INTERHAND_JOINTS_PER_HAND):
+        raise ValueError(f"expected (..., 2, 21, D) RepeHand joints, got shape {joints.shape}")
+    per_hand = np.empty_like(joints)
+    per_hand[..., list(REPEHAND_FROM_INTERHAND), :] = joints
+    return per_hand.reshape(*joints.shape[:-3], 2 * INTERHAND_JOINTS_PER_HAND, joints.shape[-1])
 
 
 def file_name(split: str, kind: str) -> str:
@@ -292,6 +305,8 @@ class InterHandSample:
         joint_valid: (2, 21) bool; a hand's joints are all invalid when its
             wrist is (root-relative positions need the root), as the
             dataset's own code does.
+        joint_valid_3d: (2, 21) bool, the same from `_joint_3d.json`'s
+            `joint_valid` (the frame's 3D annotation), wrist-gated alike.
         mano: the (right, left) MANO fits; None where a hand has none.
     """
 
@@ -310,6 +325,7 @@ class InterHandSample:
     camera: CameraParameters
     joints_world: np.ndarray
     joint_valid: np.ndarray
+    joint_valid_3d: np.ndarray
     mano: tuple[ManoAnnotation | None, ManoAnnotation | None]
 
     @property
@@ -510,6 +526,14 @@ class InterHandDataset(Sequence[InterHandSample]):
             )
         joint_valid = interhand_to_repehand(valid[:, None])[..., 0] > 0
         joint_valid &= joint_valid[:, :1]  # no wrist, no root-relative joints
+        valid_3d = np.asarray(joints_entry.get("joint_valid", ()), dtype=np.float64).reshape(-1)
+        if valid_3d.shape != (42,):
+            raise InterHandLayoutError(
+                f"{self.files.joint_3d}: capture {capture} frame {frame} has no 42-value "
+                f"'joint_valid' (got shape {valid_3d.shape})"
+            )
+        joint_valid_3d = interhand_to_repehand(valid_3d[:, None])[..., 0] > 0
+        joint_valid_3d &= joint_valid_3d[:, :1]
         x, y, w, h = (float(v) for v in annotation["bbox"])
         bbox = (
             Box(x, y, x + w, y + h)
@@ -532,6 +556,7 @@ class InterHandDataset(Sequence[InterHandSample]):
             camera=self._camera(capture, camera),
             joints_world=interhand_to_repehand(world),
             joint_valid=joint_valid,
+            joint_valid_3d=joint_valid_3d,
             mano=self._mano_for(capture, frame),  # type: ignore[arg-type]
         )
 
@@ -563,4 +588,5 @@ __all__ = [
     "ManoAnnotation",
     "interhand_to_repehand",
     "locate_files",
+    "repehand_to_interhand",
 ]

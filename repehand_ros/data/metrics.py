@@ -4,16 +4,9 @@ Shapes: points are (..., P, 3) with any leading batch dimensions; a `valid`
 mask is (..., P) bool and says which points count. Joints are in RepeHand's
 order (`repehand_ros.mano.joints.JOINT_NAMES`): wrist = 0, Middle_1 = 9.
 
-Protocols (how a predicted hand is put on top of the ground truth before
-distances are taken):
-
-- "paper" (RepeHand's InterHand2.6M protocol): translate each hand so that
-  joint 9 (Middle_1) coincides, and scale the prediction about that joint by
-  |J9 - J0|_gt / |J9 - J0|_pred. Vertices move with their hand's joints.
-- "interwild": wrist-relative (joint 0 coincides), no scaling.
-- "procrustes" (PA-): the similarity transform (scale, rotation,
-  translation) that best fits the prediction to the ground truth in the least
-  squares sense, solved separately for joints and for vertices.
+Alignments (how a predicted hand is put on top of the ground truth before
+distances are taken) are building blocks here; which protocol combines them
+how, and how the numbers are averaged, is `repehand_ros.data.protocols`.
 """
 
 from __future__ import annotations
@@ -23,13 +16,6 @@ import numpy as np
 WRIST = 0
 MIDDLE_1 = 9
 """Joint 9 of RepeHand's order: the middle finger's knuckle, the paper's alignment joint."""
-
-PROTOCOLS: tuple[str, ...] = ("paper", "interwild", "procrustes")
-PROTOCOL_TITLES: dict[str, str] = {
-    "paper": "joint 9 aligned + scale",
-    "interwild": "wrist-relative (InterWild)",
-    "procrustes": "Procrustes-aligned (PA)",
-}
 
 _EPS = 1e-12
 
@@ -125,16 +111,15 @@ def align_scale_at_joint(
     )
 
 
-def procrustes_align(
+def procrustes_transform(
     pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None
-) -> np.ndarray:
-    """`pred` (..., P, 3) moved by the similarity transform that best fits it to `gt`.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The similarity transform (scale s, rotation R, translation t) that best fits `pred` to `gt`.
 
-    Definition: the scale s, rotation R (det R = +1) and translation t that
-    minimise sum_p m_p || s R pred_p + t - gt_p ||^2 over the valid points m
-    (Umeyama's closed form, one batched SVD); returns s R pred + t for every
-    point. Fewer than three valid points leave the fit underdetermined: the
-    result is then only translated (centroids matched).
+    Definition: s, R (det R = +1) and t minimise sum_p m_p || s R pred_p + t - gt_p ||^2
+    over the valid points m (Umeyama's closed form, one batched SVD); shapes
+    (...), (..., 3, 3), (..., 3) for points (..., P, 3). Fewer than three valid
+    points leave the fit underdetermined: s = 1 and R = I then (centroids matched).
     """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
@@ -165,60 +150,26 @@ def procrustes_align(
     enough = (count[..., 0, 0] >= 3) & (variance > _EPS)
     rotation = np.where(enough[..., None, None], rotation, np.eye(3))
     scale = np.where(enough, scale, 1.0)
-    return scale[..., None, None] * np.einsum("...ij,...pj->...pi", rotation, x) + gt_mean
+    translation = gt_mean[..., 0, :] - scale[..., None] * np.einsum(
+        "...ij,...j->...i", rotation, pred_mean[..., 0, :]
+    )
+    return scale, rotation, translation
 
 
-def protocol_errors(
-    protocol: str,
-    pred_joints: np.ndarray,
-    gt_joints: np.ndarray,
-    pred_vertices: np.ndarray | None = None,
-    gt_vertices: np.ndarray | None = None,
-    joint_valid: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-joint (..., 21) and per-vertex (..., V) errors of each hand under `protocol`.
-
-    Joints and vertices are one hand each along the leading dimensions (stack
-    right and left hands as a batch). For "procrustes", the joint fit uses the
-    valid joints only; the vertex fit uses every vertex.
-    """
-    if protocol == "paper":
-        aligned = align_scale_at_joint(pred_joints, gt_joints, pred_vertices, gt_vertices)
-    elif protocol == "interwild":
-        aligned = align_wrist(pred_joints, gt_joints, pred_vertices, gt_vertices)
-    elif protocol == "procrustes":
-        joints = procrustes_align(pred_joints, gt_joints, joint_valid)
-        vertices = None
-        if pred_vertices is not None and gt_vertices is not None:
-            vertices = point_errors(procrustes_align(pred_vertices, gt_vertices), gt_vertices)
-        return point_errors(joints, gt_joints), vertices
-    else:
-        raise ValueError(f"unknown protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    pred_j, gt_j, pred_v, gt_v = aligned
-    vertex_errors = None if pred_v is None or gt_v is None else point_errors(pred_v, gt_v)
-    return point_errors(pred_j, gt_j), vertex_errors
+def apply_similarity(
+    points: np.ndarray, scale: np.ndarray, rotation: np.ndarray, translation: np.ndarray
+) -> np.ndarray:
+    """s R x + t for points (..., P, 3) and a transform from `procrustes_transform`."""
+    rotated = np.einsum("...ij,...pj->...pi", rotation, np.asarray(points, dtype=np.float64))
+    return np.asarray(scale)[..., None, None] * rotated + np.asarray(translation)[..., None, :]
 
 
-def mpjpe(errors: np.ndarray, valid: np.ndarray | None = None) -> float:
-    """Mean per-joint position error: the mean of the joint distances over valid joints.
-
-    Definition: MPJPE = sum_{n,h,j} m_nhj e_nhj / sum m_nhj, pooled over
-    samples n, hands h and joints j (`errors` from `protocol_errors`).
-    """
-    return masked_mean(errors, valid)
-
-
-def mpvpe(vertex_errors: np.ndarray, valid_hands: np.ndarray | None = None) -> float:
-    """Mean per-vertex position error over the vertices of the valid hands.
-
-    Definition: MPVPE = mean over valid hands and all V vertices of
-    || v_pred - v_gt ||; `vertex_errors` is (..., V), `valid_hands` (...).
-    For interacting samples this is the mean of both hands.
-    """
-    vertex_errors = np.asarray(vertex_errors, dtype=np.float64)
-    if valid_hands is None:
-        return masked_mean(vertex_errors)
-    return masked_mean(vertex_errors, np.asarray(valid_hands, dtype=bool)[..., None])
+def procrustes_align(
+    pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """`pred` (..., P, 3) moved by the similarity transform that best fits it to `gt`
+    (`procrustes_transform`, fitted on the valid points, applied to every point)."""
+    return apply_similarity(pred, *procrustes_transform(pred, gt, valid))
 
 
 def per_joint_error(errors: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
@@ -248,7 +199,8 @@ def mrrpe(
 
     Definition: MRRPE_n = || (W_left - W_right)_pred - (W_left - W_right)_gt ||,
     the error of the vector from the right wrist to the left wrist; MRRPE is
-    the mean of these over interacting samples whose two wrists are valid.
+    the mean of these over the samples whose two wrists are valid (InterWild's
+    convention; `repehand_ros.data.protocols.interwild_mrrpe`).
     """
     return point_errors(
         np.asarray(pred_right_to_left)[..., None, :], np.asarray(gt_right_to_left)[..., None, :]

@@ -9,7 +9,6 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from repehand_ros.data import metrics
-from repehand_ros.tools.eval import BatchErrors, summarize
 
 
 def _hands(count: int = 6, seed: int = 0) -> np.ndarray:
@@ -24,7 +23,7 @@ def test_point_errors_of_a_known_offset_are_that_offset():
     gt = _hands()
     errors = metrics.point_errors(gt + np.array([3.0, 4.0, 12.0]), gt)
     np.testing.assert_allclose(errors, 13.0)
-    assert metrics.mpjpe(errors) == pytest.approx(13.0)
+    assert metrics.masked_mean(errors) == pytest.approx(13.0)
 
 
 def test_interwild_finger_offset_gives_the_offset_on_every_joint_but_the_wrist():
@@ -32,21 +31,21 @@ def test_interwild_finger_offset_gives_the_offset_on_every_joint_but_the_wrist()
     pred = gt.copy()
     pred[:, 1:] += np.array([0.0, 6.0, 8.0])  # everything but the wrist moves by 10 mm
     pred += np.array([100.0, -50.0, 700.0])  # and the hand as a whole: ignored
-    joints, _ = metrics.protocol_errors("interwild", pred, gt)
+    joints = metrics.point_errors(*metrics.align_wrist(pred, gt)[:2])
     np.testing.assert_allclose(joints[:, 0], 0.0, atol=1e-9)
     np.testing.assert_allclose(joints[:, 1:], 10.0)
-    assert metrics.mpjpe(joints) == pytest.approx(10.0 * 20 / 21)
+    assert metrics.masked_mean(joints) == pytest.approx(10.0 * 20 / 21)
 
 
 def test_paper_protocol_thumb_tip_offset_shows_on_that_joint_only():
     gt = _hands()
     pred = gt + np.array([5.0, -3.0, 40.0])  # whole-hand translation: removed at joint 9
     pred[:, 4] += np.array([0.0, 0.0, 7.0])  # thumb_4 alone is 7 mm off
-    joints, _ = metrics.protocol_errors("paper", pred, gt)
+    joints = metrics.point_errors(*metrics.align_scale_at_joint(pred, gt)[:2])
     expected = np.zeros(21)
     expected[4] = 7.0
     np.testing.assert_allclose(metrics.per_joint_error(joints), expected, atol=1e-9)
-    assert metrics.mpjpe(joints) == pytest.approx(7.0 / 21)
+    assert metrics.masked_mean(joints) == pytest.approx(7.0 / 21)
 
 
 def test_vertex_offset_gives_that_mpvpe_under_both_alignments():
@@ -54,12 +53,10 @@ def test_vertex_offset_gives_that_mpvpe_under_both_alignments():
     rng = np.random.default_rng(1)
     gt_vertices = rng.normal(0.0, 50.0, (4, 778, 3))
     pred_vertices = gt_vertices + np.array([2.0, 0.0, 0.0])
-    for protocol in ("paper", "interwild"):
-        joints, vertices = metrics.protocol_errors(
-            protocol, gt_joints, gt_joints, pred_vertices, gt_vertices
-        )
-        assert metrics.mpjpe(joints) == pytest.approx(0.0, abs=1e-9)
-        assert metrics.mpvpe(vertices) == pytest.approx(2.0)
+    for align in (metrics.align_scale_at_joint, metrics.align_wrist):
+        pred_j, gt_j, pred_v, gt_v = align(gt_joints, gt_joints, pred_vertices, gt_vertices)
+        assert metrics.masked_mean(metrics.point_errors(pred_j, gt_j)) == pytest.approx(0.0)
+        assert metrics.masked_mean(metrics.point_errors(pred_v, gt_v)) == pytest.approx(2.0)
 
 
 def test_scaled_prediction_is_exact_under_the_paper_protocol_but_not_interwild():
@@ -68,14 +65,13 @@ def test_scaled_prediction_is_exact_under_the_paper_protocol_but_not_interwild()
     pred = centre + 1.7 * (gt - centre)
     vertices_gt = np.random.default_rng(2).normal(0.0, 50.0, (6, 778, 3))
     vertices_pred = centre + 1.7 * (vertices_gt - centre)
-    joints, vertices = metrics.protocol_errors("paper", pred, gt, vertices_pred, vertices_gt)
-    np.testing.assert_allclose(joints, 0.0, atol=1e-9)
-    np.testing.assert_allclose(vertices, 0.0, atol=1e-9)
-    joints, _ = metrics.protocol_errors("interwild", pred, gt)
+    pred_j, gt_j, pred_v, gt_v = metrics.align_scale_at_joint(pred, gt, vertices_pred, vertices_gt)
+    np.testing.assert_allclose(metrics.point_errors(pred_j, gt_j), 0.0, atol=1e-9)
+    np.testing.assert_allclose(metrics.point_errors(pred_v, gt_v), 0.0, atol=1e-9)
+    joints = metrics.point_errors(*metrics.align_wrist(pred, gt)[:2])
     # wrist-relative, unscaled: each joint is off by 0.7 times its distance from the wrist
     expected = 0.7 * np.linalg.norm(gt - gt[:, :1], axis=-1)
     np.testing.assert_allclose(joints, expected, rtol=1e-9)
-    assert metrics.mpjpe(joints) > 10.0
 
 
 def test_paper_scale_factor_is_the_ratio_of_the_wrist_to_middle_1_bones():
@@ -88,10 +84,10 @@ def test_rotated_scaled_shifted_prediction_is_exact_after_procrustes():
     gt = _hands()
     rotation = Rotation.from_euler("xyz", [30.0, -50.0, 110.0], degrees=True).as_matrix()
     pred = 0.8 * gt @ rotation.T + np.array([30.0, -20.0, 400.0])
-    joints, _ = metrics.protocol_errors("procrustes", pred, gt)
-    np.testing.assert_allclose(joints, 0.0, atol=1e-8)
-    wrist_relative, _ = metrics.protocol_errors("interwild", pred, gt)
-    assert metrics.mpjpe(wrist_relative) > 10.0
+    np.testing.assert_allclose(metrics.procrustes_align(pred, gt), gt, atol=1e-8)
+    scale, fitted, _ = metrics.procrustes_transform(pred, gt)
+    np.testing.assert_allclose(scale, 1.0 / 0.8)
+    np.testing.assert_allclose(fitted, np.broadcast_to(rotation.T, fitted.shape), atol=1e-12)
 
 
 def test_procrustes_ignores_invalid_joints_in_the_fit():
@@ -104,7 +100,7 @@ def test_procrustes_ignores_invalid_joints_in_the_fit():
     aligned = metrics.procrustes_align(pred, gt, valid)
     errors = metrics.point_errors(aligned, gt)
     np.testing.assert_allclose(errors[valid], 0.0, atol=1e-8)
-    assert metrics.mpjpe(errors, valid) == pytest.approx(0.0, abs=1e-8)
+    assert metrics.masked_mean(errors, valid) == pytest.approx(0.0, abs=1e-8)
     np.testing.assert_allclose(errors[:, 5], np.linalg.norm([300.0] * 3), rtol=1e-9)
 
 
@@ -112,7 +108,7 @@ def test_procrustes_does_not_reflect():
     gt = _hands(2)
     mirrored = gt * np.array([-1.0, 1.0, 1.0])
     aligned = metrics.procrustes_align(mirrored, gt)
-    assert metrics.mpjpe(metrics.point_errors(aligned, gt)) > 1.0
+    assert metrics.masked_mean(metrics.point_errors(aligned, gt)) > 1.0
 
 
 def test_mrrpe_of_a_known_wrist_offset():
@@ -142,41 +138,3 @@ def test_pck_curve_and_auc():
 def test_nothing_valid_gives_nan_not_zero():
     assert math.isnan(metrics.masked_mean(np.ones(3), np.zeros(3, dtype=bool)))
     assert np.isnan(metrics.pck_curve(np.ones(3), np.array([1.0]), np.zeros(3, bool))).all()
-
-
-def test_unknown_protocol_is_refused():
-    with pytest.raises(ValueError, match="unknown protocol"):
-        metrics.protocol_errors("nope", _hands(1), _hands(1))
-
-
-def test_single_and_interacting_samples_are_reported_apart():
-    # Two single-hand samples (right hand, 10 mm) and one interacting sample (20 mm, both hands).
-    interacting = np.array([False, False, True])
-    hand_valid = np.array([[True, False], [True, False], [True, True]])
-    joint_valid = np.repeat(hand_valid[..., None], 21, axis=-1)
-    joint = np.where(interacting[:, None, None], 20.0, 10.0) * np.ones((3, 2, 21))
-    vertex = np.where(interacting[:, None], 20.0, 10.0) * np.ones((3, 2))
-    errors = BatchErrors(
-        interacting=interacting,
-        hand_valid=hand_valid,
-        joint_valid=joint_valid,
-        joint_errors={p: joint for p in metrics.PROTOCOLS},
-        vertex_errors={p: vertex for p in metrics.PROTOCOLS},
-        mrrpe=np.array([np.nan, np.nan, 6.0]),
-    )
-    summary = summarize(errors)
-    for protocol in metrics.PROTOCOLS:
-        mpjpe = summary["metrics"][protocol]["mpjpe"]
-        assert mpjpe["single"] == pytest.approx(10.0)
-        assert mpjpe["interacting"] == pytest.approx(20.0)
-        assert mpjpe["all"] == pytest.approx((2 * 10.0 + 2 * 20.0) / 4)  # pooled over hands
-        mpvpe = summary["metrics"][protocol]["mpvpe"]
-        assert (mpvpe["single"], mpvpe["interacting"]) == pytest.approx((10.0, 20.0))
-    assert summary["mrrpe"] == {"mm": pytest.approx(6.0), "samples": 1}
-    assert summary["counts"] == {
-        "samples": 3,
-        "single": 2,
-        "interacting": 1,
-        "hands": 4,
-        "joints": 84,
-    }

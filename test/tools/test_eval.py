@@ -1,4 +1,5 @@
-"""`repehand eval` on a tiny dataset in InterHand2.6M's layout: known answers, outputs, errors."""
+"""`repehand eval` end to end on the fixture dataset with random weights: plumbing, outputs,
+errors. (The scoring rules' known answers are in test/data/test_protocols.py.)"""
 
 from __future__ import annotations
 
@@ -6,20 +7,19 @@ import argparse
 import json
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
 from fixtures.interhand import write_interhand_fixture
-from scipy.spatial.transform import Rotation
 
-from repehand_ros.data.interhand import InterHandDataset
-from repehand_ros.data.metrics import PROTOCOLS
-from repehand_ros.mano.layer import ManoPair
+from repehand_ros.data import evaluation
+from repehand_ros.data.protocols import SampleScores
+from repehand_ros.data.report import results_document, write_outputs
 from repehand_ros.model import RepeHandNet, save_checkpoint
 from repehand_ros.tools import cli
 from repehand_ros.tools import eval as eval_tool
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+METRICS = ("mpjpe_mm", "mpvpe_mm", "f5_percent", "f15_percent", "pa_mpjpe_mm", "pa_mpvpe_mm")
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,6 @@ def interhand(tmp_path_factory):
 def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     return save_checkpoint(RepeHandNet("5m"), tmp_path_factory.mktemp("ckpt") / "random.pth")
-
-
-@pytest.fixture(scope="module")
-def mano(mano_dir):
-    return ManoPair.from_dir(mano_dir).eval()
 
 
 @pytest.fixture
@@ -64,114 +59,6 @@ def _eval_argv(interhand, checkpoint, mano_dir, out, *extra):
     ]
 
 
-# --- known answers through the evaluation's own ground truth ---
-
-
-def _wrist_world_m(arrays, fit) -> np.ndarray:
-    """MANO's wrist in world metres, straight from the model arrays: the wrist joint does not
-    move with the pose, so it is J_regressor[0] (v_template + shapedirs beta) + transl."""
-    shaped = arrays["v_template"] + arrays["shapedirs"] @ np.asarray(fit.shape)
-    return arrays["J_regressor"][0] @ shaped + fit.translation
-
-
-def _oracle(samples, mano_arrays, extra_rotation=None, relative_offset_mm=(0.0, 0.0, 0.0)):
-    """Predictions equal to the ground truth, seen from each sample's camera."""
-    left_arrays = dict(mano_arrays["left"])
-    shapedirs = left_arrays["shapedirs"].copy()
-    shapedirs[:, 0, :] *= -1.0  # the fixture's left file has the known MANO bug the layer fixes
-    left_arrays["shapedirs"] = shapedirs
-    arrays = (mano_arrays["right"], left_arrays)
-    hands, relative = [], []
-    for side in range(2):
-        roots, poses, shapes = [], [], []
-        for sample in samples:
-            fit = sample.mano[side]
-            rotation = sample.camera.rotation @ Rotation.from_rotvec(fit.root_pose).as_matrix()
-            if extra_rotation is not None:
-                rotation = extra_rotation @ rotation
-            roots.append(Rotation.from_matrix(rotation).as_rotvec())
-            poses.append(fit.hand_pose)
-            shapes.append(fit.shape)
-        hands.append(
-            SimpleNamespace(
-                root_pose=torch.tensor(np.array(roots), dtype=torch.float32),
-                hand_pose=torch.tensor(np.array(poses), dtype=torch.float32),
-                shape=torch.tensor(np.array(shapes), dtype=torch.float32),
-            )
-        )
-    for sample in samples:
-        right, left = (_wrist_world_m(arrays[s], sample.mano[s]) for s in range(2))
-        relative.append(
-            sample.camera.rotation @ (left - right) + np.array(relative_offset_mm) / 1e3
-        )
-    return SimpleNamespace(
-        right=hands[0],
-        left=hands[1],
-        relative_translation=torch.tensor(np.array(relative), dtype=torch.float32),
-    )
-
-
-def _interacting_samples(interhand):
-    dataset = InterHandDataset(interhand.root)
-    selection = eval_tool.select_samples(dataset)
-    return [dataset[i] for i in selection.indices if dataset[i].is_interacting]
-
-
-def test_ground_truth_as_prediction_scores_zero(interhand, mano, mano_arrays):
-    samples = _interacting_samples(interhand)
-    assert len(samples) == 4
-    errors = eval_tool.batch_errors(samples, _oracle(samples, mano_arrays), mano)
-    assert errors.hand_valid.all() and errors.interacting.all()
-    for protocol in PROTOCOLS:
-        np.testing.assert_allclose(errors.joint_errors[protocol], 0.0, atol=0.02)
-        np.testing.assert_allclose(errors.vertex_errors[protocol], 0.0, atol=0.02)
-    np.testing.assert_allclose(errors.mrrpe, 0.0, atol=0.02)
-
-
-def test_known_relative_translation_offset_gives_that_mrrpe(interhand, mano, mano_arrays):
-    samples = _interacting_samples(interhand)
-    output = _oracle(samples, mano_arrays, relative_offset_mm=(30.0, 0.0, 40.0))
-    errors = eval_tool.batch_errors(samples, output, mano)
-    np.testing.assert_allclose(errors.mrrpe, 50.0, atol=0.02)
-    summary = eval_tool.summarize(errors)
-    assert summary["mrrpe"]["mm"] == pytest.approx(50.0, abs=0.02)
-
-
-def test_rotated_prediction_is_exact_only_after_procrustes(interhand, mano, mano_arrays):
-    samples = _interacting_samples(interhand)
-    turn = Rotation.from_euler("y", 25.0, degrees=True).as_matrix()
-    errors = eval_tool.batch_errors(samples, _oracle(samples, mano_arrays, turn), mano)
-    valid = errors.joint_valid
-    np.testing.assert_allclose(errors.joint_errors["procrustes"][valid], 0.0, atol=0.05)
-    np.testing.assert_allclose(errors.vertex_errors["procrustes"], 0.0, atol=0.05)
-    assert errors.joint_errors["interwild"][valid].mean() > 1.0
-    assert errors.joint_errors["paper"][valid].mean() > 1.0
-
-
-def test_sample_selection_counts_what_it_leaves_out(interhand):
-    dataset = InterHandDataset(interhand.root)
-    selection = eval_tool.select_samples(dataset)
-    # 16 annotations: frame 3 of capture 0 has hand_type_valid = 0 (2 cameras); frame 3 of
-    # capture 1 has no left MANO fit (2 cameras).
-    assert len(selection.indices) == 12
-    assert selection.skipped == {"hand_type_invalid": 2, "unknown_hand_type": 0, "no_mano_fit": 2}
-    assert eval_tool.select_samples(dataset, limit=5).indices == selection.indices[:5]
-
-
-def test_crop_is_network_input_around_the_hands(interhand):
-    sample = InterHandDataset(interhand.root)[2]  # right hand only: red dots on a dark image
-    crop = eval_tool.crop_for(sample)
-    assert crop.shape == (3, 224, 224) and crop.dtype == np.float32
-    assert crop.min() >= 0.0 and crop.max() <= 1.0
-    red = (crop[0] > 0.6) & (crop[2] < 0.4)
-    assert red.sum() > 50  # the hand fills the crop, so its dots are large there
-    rows, cols = np.nonzero(red)
-    assert 20 < rows.mean() < 204 and 20 < cols.mean() < 204
-
-
-# --- the command end to end ---
-
-
 def test_every_option_has_help():
     parser = argparse.ArgumentParser(prog="repehand")
     subparsers = parser.add_subparsers(dest="command")
@@ -180,18 +67,18 @@ def test_every_option_has_help():
         assert action.help, action.dest
 
 
-def test_eval_writes_results_plots_and_table(
+def test_official_protocol_by_default_writes_results_plots_and_table(
     interhand, checkpoint, mano_dir, tmp_path, repehand, capsys
 ):
     out = tmp_path / "out"
-    argv = _eval_argv(interhand, checkpoint, mano_dir, out, "--batch-size", "12")
-    assert repehand(argv) == 0
+    assert repehand(_eval_argv(interhand, checkpoint, mano_dir, out, "--batch-size", "6")) == 0
     printed = capsys.readouterr().out
-    assert "12 samples (8 single-hand, 4 interacting)" in printed
-    assert "MPJPE (mm)" in printed and "MPVPE (mm)" in printed
-    for title in ("joint 9 aligned + scale", "wrist-relative (InterWild)", "Procrustes"):
-        assert title in printed
-    assert "MRRPE (mm):" in printed
+    # every annotation: hand_type_valid 0 and a hand without a MANO fit included
+    assert "16 samples (8 single-hand, 8 interacting)" in printed
+    assert "protocol official:" in printed
+    for row in ("MPJPE (mm)", "MPVPE (mm)", "F@5 (%)", "F@15 (%)", "PA-MPJPE (mm)", "PA-MPVPE"):
+        assert row in printed
+    assert "MRRPE (mm, InterWild convention):" in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "pck_curve.png",
         "per_joint_errors.png",
@@ -200,22 +87,49 @@ def test_eval_writes_results_plots_and_table(
     for name in ("pck_curve.png", "per_joint_errors.png"):
         assert (out / name).read_bytes().startswith(PNG_SIGNATURE)
     results = json.loads((out / "results.json").read_text())
-    assert results["complete"] is True
-    assert results["counts"]["samples"] == 12
-    assert results["settings"]["skipped"]["hand_type_invalid"] == 2
-    for protocol in PROTOCOLS:
-        for metric in ("mpjpe", "mpvpe"):
-            values = results["metrics"][protocol][metric]
-            assert all(values[k] > 0 for k in ("single", "interacting", "all"))
-        assert len(results["per_joint"][protocol]) == 21
-        assert len(results["pck"][protocol]["pck"]) == len(results["pck"]["thresholds_mm"])
-    assert results["mrrpe"]["samples"] == 4 and results["mrrpe"]["mm"] > 0
+    assert results["protocol"] == "official" and results["complete"] is True
+    assert results["counts"] == {"samples": 16, "single": 8, "interacting": 8}
+    assert sorted(results["metrics"]) == sorted(METRICS)
+    for metric in METRICS:
+        assert sorted(results["metrics"][metric]) == ["all", "interacting", "single"]
+    assert results["mrrpe_interwild_convention"]["samples"] == 8
+    assert len(results["per_joint_mpjpe_mm"]["joints"]) == 42
+    assert results["settings"]["input_size"] == 224
+    assert results["settings"]["crop"] == "RootNet boxes"
+    assert results["settings"]["skipped"] == {"no_valid_joint_in_image": 0, "no_valid_3d_joint": 0}
+
+
+@pytest.mark.parametrize("protocol", ["corrected", "interwild"])
+def test_other_protocols_by_name(interhand, checkpoint, mano_dir, tmp_path, repehand, protocol):
+    out = tmp_path / "out"
+    argv = _eval_argv(interhand, checkpoint, mano_dir, out, "--protocol", protocol)
+    assert repehand([*argv, "--limit", "4"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["protocol"] == protocol and results["counts"]["samples"] == 4
+    assert (results["metrics"]["f5_percent"] is None) == (protocol == "interwild")
+
+
+def test_crop_size_comes_from_the_checkpoint(interhand, mano_dir, tmp_path, repehand, monkeypatch):
+    torch.manual_seed(0)
+    checkpoint = save_checkpoint(RepeHandNet("5m", input_size=256), tmp_path / "256.pth")
+    sizes = []
+    real = evaluation.network_input
+
+    def recording(image, box, size):
+        sizes.append(size)
+        return real(image, box, size)
+
+    monkeypatch.setattr(evaluation, "network_input", recording)
+    out = tmp_path / "out"
+    assert repehand([*_eval_argv(interhand, checkpoint, mano_dir, out), "--limit", "2"]) == 0
+    assert sizes == [256, 256]
+    assert json.loads((out / "results.json").read_text())["settings"]["input_size"] == 256
 
 
 def test_ctrl_c_keeps_what_finished_and_no_partial_files(
     interhand, checkpoint, mano_dir, tmp_path, repehand, monkeypatch
 ):
-    real = eval_tool.batch_errors
+    real = evaluation.evaluation_batch
     calls = []
 
     def interrupted_on_second_batch(*args, **kwargs):
@@ -224,7 +138,7 @@ def test_ctrl_c_keeps_what_finished_and_no_partial_files(
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(eval_tool, "batch_errors", interrupted_on_second_batch)
+    monkeypatch.setattr(evaluation, "evaluation_batch", interrupted_on_second_batch)
     out = tmp_path / "out"
     argv = _eval_argv(interhand, checkpoint, mano_dir, out, "--batch-size", "1", "--limit", "3")
     assert repehand(argv) == 130
@@ -239,14 +153,17 @@ def test_ctrl_c_keeps_what_finished_and_no_partial_files(
 def test_ctrl_c_while_writing_leaves_no_half_written_file(tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
-    summary = eval_tool.summarize(eval_tool.BatchErrors.concatenate([]))
+    from repehand_ros.data.protocols import summarize_official
+
+    scores = SampleScores.empty()
+    document = results_document(summarize_official(scores), scores, 50.0, True, {})
 
     def interrupted(self, *args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Figure, "savefig", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        eval_tool.write_outputs(summary, tmp_path)
+        write_outputs(document, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
@@ -258,6 +175,16 @@ def _error_of(repehand, capsys, argv) -> str:
     err = capsys.readouterr().err.strip()
     assert err.startswith("repehand eval: error: ") and "\n" not in err
     return err
+
+
+def test_missing_rootnet_file_names_where_it_was_looked_for(
+    checkpoint, mano_dir, tmp_path, repehand, capsys
+):
+    bare = write_interhand_fixture(tmp_path / "ih", captures=(0,), rootnet=False)
+    err = _error_of(repehand, capsys, _eval_argv(bare, checkpoint, mano_dir, tmp_path / "o"))
+    expected = bare.root / "rootnet" / "rootnet_interhand2.6m_output_test.json"
+    assert f"RootNet boxes not found: looked for {expected}" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_dataset_folder(checkpoint, mano_dir, tmp_path, repehand, capsys):
@@ -283,7 +210,7 @@ def test_missing_annotation_file(checkpoint, mano_dir, tmp_path, repehand, capsy
 def test_checkpoint_of_another_variant(interhand, checkpoint, mano_dir, tmp_path, repehand, capsys):
     argv = _eval_argv(interhand, checkpoint, mano_dir, tmp_path / "o", "--variant", "11m")
     err = _error_of(repehand, capsys, argv)
-    assert "looks like variant '5m'" in err
+    assert "holds RepeHand 5m" in err and "variant '11m'" in err
 
 
 def test_missing_checkpoint(interhand, mano_dir, tmp_path, repehand, capsys):

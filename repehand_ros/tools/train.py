@@ -18,9 +18,21 @@ DEFAULT_CONFIG = "config/train_repehand_5m.yaml"
 
 EPILOG = """\
 The config file (YAML or JSON) holds the run's settings; keys it leaves out keep
-the paper's values (AdamW, lr 6e-4 decayed x0.1 at epochs 20, 30, ...; 80
-epochs; global batch 128; the paper's L1 losses and augmentation). See
+the official values (InterHand2.6M train + val; AdamW, lr 6e-4 decayed x0.1 at
+epochs 20, 30, ...; 80 epochs; global batch 128, the last partial batch
+dropped; the eight official L1 losses and augmentation; a 224-pixel input; the
+backbone from timm's ImageNet TinyViT weights). See
 config/train_repehand_5m.yaml for every key.
+
+The backbone: --backbone-weights FILE names an ImageNet TinyViT weights file
+with timm's key names (e.g. the model.safetensors of timm's
+tiny_vit_5m_224.dist_in22k_ft_in1k); the default, timm-hub, lets timm download
+it (needs the internet).
+
+Steps whose loss or gradients are not finite are skipped and counted
+(train_log.csv: skipped_steps; NaN loss elements, counted as zero as the
+official losses do: nan_elements); max_consecutive_bad_steps of them in a row
+stop the run.
 
 Outputs in the output folder: last.pth.tar (updated after every epoch and on
 Ctrl-C), snapshot_<epoch>.pth.tar per finished epoch (0-based, official
@@ -82,6 +94,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="output folder for checkpoints and logs (overrides out_dir)",
     )
     parser.add_argument(
+        "--backbone-weights",
+        metavar="FILE",
+        help="ImageNet TinyViT weights (timm key names) to start the backbone from, or "
+        "timm-hub to download timm's (overrides backbone_weights)",
+    )
+    parser.add_argument(
         "--resume",
         type=Path,
         metavar="CKPT",
@@ -111,9 +129,11 @@ def run(args: argparse.Namespace) -> int:
     from repehand_ros.mano.layer import ManoFileNotFoundError
     from repehand_ros.mano.safe_pickle import ManoFileError
     from repehand_ros.model.checkpoint import CheckpointError
+    from repehand_ros.training.initialisation import BackboneWeightsError
     from repehand_ros.training.trainer import (
         LAST_CHECKPOINT,
         ConfigError,
+        TrainingDivergedError,
         TrainingStateError,
         config_from_mapping,
         load_config,
@@ -129,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             "out_dir": args.out,
             "epochs": args.epochs,
             "device": args.device,
+            "backbone_weights": args.backbone_weights,
         }
         values = config.to_dict()
         values.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v})
@@ -152,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
     except (
         ConfigError,
         TrainingStateError,
+        TrainingDivergedError,
+        BackboneWeightsError,
         CheckpointError,
         InterHandLayoutError,
         ManoFileNotFoundError,
@@ -161,9 +184,10 @@ def run(args: argparse.Namespace) -> int:
     if result.checkpoint is None:  # not rank 0 of a torchrun job: rank 0 reports
         return 0
     logger.info(
-        "finished %d epochs (%d steps); last checkpoint %s",
+        "finished %d epochs (%d steps, %d skipped); last checkpoint %s",
         result.last_epoch + 1,
         result.global_step,
+        result.skipped_steps,
         result.checkpoint,
     )
     return 0

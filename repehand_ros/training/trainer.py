@@ -13,15 +13,36 @@ DistributedSampler. `batch_size` is the global batch: each process takes
 batch_size / WORLD_SIZE samples a step. Only rank 0 writes logs, progress
 bars and checkpoints.
 
+As the official trainer: the training set is InterHand2.6M's train and val
+splits (`repehand_ros.training.interhand_records`); the last partial batch of
+an epoch is dropped (`drop_last=True`); a fresh run starts from ImageNet
+TinyViT weights and the official head initialisation
+(`repehand_ros.training.initialisation`). The network's input size is the
+config's (`input_size`, 224 for the official networks); everything else
+follows from it.
+
+NaN. The official losses count a NaN loss element as zero (and it passes no
+gradient); that is reproduced, and the number of such elements is logged
+(`nan_elements`). The official trainer then steps whatever the gradients
+are, so one non-finite gradient makes every weight NaN for good. Here a step
+whose total loss or any gradient is not finite is not applied (the batch is
+spent, the weights and the optimizer state stay), counted (`skipped_steps`)
+and warned about; `max_consecutive_bad_steps` of them in a row stop the run
+with TrainingDivergedError (the last checkpoint is the state to return to).
+
 Checkpoints are the official layout (`repehand_ros.model.save_checkpoint`:
-{'network': weights with official names, 'epoch', 'optimizer', ...}) plus the
-scheduler, the step count and the config, so `repehand eval`, the node and
-other RepeHand code load them, and `--resume` continues exactly. `epoch` is
-the last finished epoch (0-based, -1 before the first), as in the official
-snapshots; `epoch_samples` counts the samples of the next epoch already
-trained on (non-zero only for a checkpoint saved mid-epoch on Ctrl-C). Every
-file is written to a temporary name and renamed into place, so a file with a
-final name is always complete.
+{'network': weights with official names, 'epoch', 'optimizer',
+'torch_rng_state', 'numpy_rng_state', 'random_rng_state', 'dataloader_seed'},
+as the official `save_model`) plus the scheduler, the step count and the
+config, so `repehand eval`, the node and other RepeHand code load them, and
+`--resume` continues exactly (read by the safe reader,
+`repehand_ros.model.checkpoint.read_snapshot`). `epoch` is the last finished
+epoch (0-based, -1 before the first), as in the official snapshots;
+`epoch_samples` counts the samples of the next epoch already trained on
+(non-zero only for a checkpoint saved mid-epoch on Ctrl-C). `dataloader_seed`
+is None: this trainer's data order comes from `seed` and the epoch, which
+the saved config holds. Every file is written to a temporary name and renamed
+into place, so a file with a final name is always complete.
 
 Ctrl-C (SIGINT) or SIGTERM: the step in progress finishes, `last.pth.tar` is
 saved, and `KeyboardInterrupt` is raised; a second signal aborts at once
@@ -36,6 +57,7 @@ import json
 import logging
 import math
 import os
+import random
 import signal
 import threading
 import time
@@ -51,16 +73,29 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from repehand_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from repehand_ros.data.interhand import SPLITS
+from repehand_ros.mano.layer import ManoPair
+from repehand_ros.model.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_snapshot,
+    save_checkpoint,
+)
 from repehand_ros.model.network import RepeHandNet
-from repehand_ros.model.variants import VARIANTS
+from repehand_ros.model.variants import DEFAULT_INPUT_SIZE, VARIANTS, check_input_size
 from repehand_ros.training.augmentation import (
     AugmentationConfig,
     TrainingRecord,
     make_training_sample,
     sample_augmentation,
 )
-from repehand_ros.training.losses import LOSS_WEIGHTS, compute_losses
+from repehand_ros.training.initialisation import (
+    TIMM_HUB,
+    initialise_heads,
+    load_imagenet_backbone,
+)
+from repehand_ros.training.interhand_records import DEFAULT_SPLITS, InterHandRecords
+from repehand_ros.training.losses import LOSS_WEIGHTS, Losses, compute_losses
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +119,10 @@ class TrainingStateError(ValueError):
     """A checkpoint that cannot resume this run (no training state, other config)."""
 
 
+class TrainingDivergedError(FloatingPointError):
+    """Too many steps in a row had a non-finite loss or gradient to go on."""
+
+
 # --------------------------------------------------------------------------- config
 
 
@@ -93,8 +132,10 @@ class TrainConfig:
 
     Attributes:
         variant: network size ("5m", "11m", "21m").
+        input_size: side of the network's square input crop, pixels (a multiple of 32;
+            the official networks: 224); the heatmap grid is a 32nd of it.
         data_root: the InterHand2.6M folder (holding annotations/ and images/).
-        split: the dataset split to train on.
+        splits: the dataset splits trained on together (the official: train and val).
         mano_dir: the folder with MANO_RIGHT.pkl and MANO_LEFT.pkl.
         out_dir: where checkpoints, the CSV log and TensorBoard events go.
         epochs: total epochs of the run.
@@ -110,14 +151,21 @@ class TrainConfig:
         log_every: steps between CSV/TensorBoard rows.
         checkpoint_every: epochs between snapshot_<epoch>.pth.tar files (last.pth.tar: every).
         init_checkpoint: RepeHand weights to start from (official or this project's), or None.
-        backbone_weights: a timm TinyViT state dict file to start the backbone from, or None.
+        backbone_weights: where a fresh run's backbone starts: an ImageNet TinyViT weights
+            file with timm's key names, "timm-hub" (timm downloads them), or None (random,
+            not the paper's setup).
+        reproduce_union_box_quirk: crop interacting hands with the official union-box quirk
+            (see `repehand_ros.training.crop_box`); False crops the true union.
+        max_consecutive_bad_steps: stop after this many steps in a row with a non-finite
+            loss or gradient (each is skipped and counted).
         max_steps_per_epoch: cut every epoch short after this many steps (debugging), or None.
         device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     """
 
     variant: str = "5m"
+    input_size: int = DEFAULT_INPUT_SIZE
     data_root: str | None = None
-    split: str = "train"
+    splits: list[str] = field(default_factory=lambda: list(DEFAULT_SPLITS))
     mano_dir: str | None = None
     out_dir: str = "runs/repehand_5m"
     epochs: int = 80
@@ -135,7 +183,9 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 1
     init_checkpoint: str | None = None
-    backbone_weights: str | None = None
+    backbone_weights: str | None = TIMM_HUB
+    reproduce_union_box_quirk: bool = False
+    max_consecutive_bad_steps: int = 100
     max_steps_per_epoch: int | None = None
     device: str = "auto"
 
@@ -161,7 +211,31 @@ class TrainConfig:
 
         if self.variant not in VARIANTS:
             raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
-        for name in ("epochs", "batch_size", "log_every", "checkpoint_every"):
+        try:
+            check_input_size(self.input_size)
+        except ValueError as error:
+            raise ConfigError(f"input_size: {error}") from None
+        splits = self.splits
+        if (
+            not isinstance(splits, list)
+            or not splits
+            or not all(isinstance(s, str) and s in SPLITS for s in splits)
+            or len(set(splits)) != len(splits)
+        ):
+            raise ConfigError(
+                f"splits must be a list of distinct splits among {', '.join(SPLITS)}, "
+                f"got {splits!r}"
+            )
+        quirk = self.reproduce_union_box_quirk
+        if not isinstance(quirk, bool):
+            raise ConfigError(f"reproduce_union_box_quirk must be true or false, got {quirk!r}")
+        for name in (
+            "epochs",
+            "batch_size",
+            "log_every",
+            "checkpoint_every",
+            "max_consecutive_bad_steps",
+        ):
             positive_int(name)
         positive_int("num_workers", minimum=0)
         positive_int("seed", minimum=0)
@@ -269,72 +343,6 @@ class RecordSource(Protocol):
     def __getitem__(self, index: int) -> TrainingRecord: ...
 
 
-def record_from_interhand(sample: Any) -> TrainingRecord:
-    """A `repehand_ros.data.interhand.InterHandSample` as a TrainingRecord (camera frame, metres).
-
-    The NeuralAnnot MANO root orientation is in world coordinates: it is
-    turned into the camera frame by the camera's world-to-camera rotation
-    (R_cam = camrot @ R_world); finger poses and shape do not depend on the
-    frame. Only the hands the annotation says are present count.
-    """
-    import cv2
-
-    present = [hand in sample.hands for hand in ("right", "left")]
-    joints_cam_mm = sample.joints_camera
-    in_front = joints_cam_mm[..., 2] > 0
-    valid = np.asarray(sample.joint_valid, bool) & in_front
-    valid &= np.asarray(present)[:, None]
-    safe = np.where(in_front[..., None], joints_cam_mm, np.array([0.0, 0.0, 1.0]))
-    joints_img = sample.camera.project(safe)
-    pose = np.zeros((2, 48))
-    shape = np.zeros((2, 10))
-    mano_valid = np.zeros(2)
-    for side, fit in enumerate(sample.mano):
-        if fit is None or not present[side]:
-            continue
-        world_root, _ = cv2.Rodrigues(np.asarray(fit.root_pose, float).reshape(3, 1))
-        camera_root, _ = cv2.Rodrigues(sample.camera.rotation @ world_root)
-        pose[side, :3] = camera_root.reshape(3)
-        pose[side, 3:] = fit.hand_pose
-        shape[side] = fit.shape
-        mano_valid[side] = 1.0
-    boxes = np.full((2, 4), np.nan)
-    hand_boxes = sample.hand_boxes()
-    for side, hand in enumerate(("right", "left")):
-        box = hand_boxes.get(hand)
-        if box is not None:
-            boxes[side] = (box.x_min, box.y_min, box.x_max, box.y_max)
-    if not valid.any() and np.isnan(boxes).all() and sample.bbox.width > 0:
-        bbox = sample.bbox
-        boxes[0] = (bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max)
-    return TrainingRecord(
-        image=sample.image_path,
-        joints_img=joints_img,
-        joints_cam=joints_cam_mm / 1000.0,
-        joints_valid=valid.astype(np.float32),
-        mano_pose=pose,
-        mano_shape=shape,
-        mano_valid=mano_valid,
-        hand_boxes=boxes,
-    )
-
-
-class InterHandRecords:
-    """InterHand2.6M (`repehand_ros.data.interhand`) as a RecordSource."""
-
-    def __init__(self, root: str | Path, split: str = "train") -> None:
-        from repehand_ros.data.interhand import InterHandDataset
-
-        self.dataset = InterHandDataset(root, split)
-        self.dataset.check_first_image()
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> TrainingRecord:
-        return record_from_interhand(self.dataset[index])
-
-
 class TrainingDataset(Dataset):
     """Augmented training samples (dicts of tensors) from a RecordSource.
 
@@ -344,9 +352,14 @@ class TrainingDataset(Dataset):
     """
 
     def __init__(
-        self, records: RecordSource, augmentation: AugmentationConfig, seed: int = 0
+        self,
+        records: RecordSource,
+        input_size: int,
+        augmentation: AugmentationConfig,
+        seed: int = 0,
     ) -> None:
         self.records = records
+        self.input_size = input_size
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
@@ -357,7 +370,7 @@ class TrainingDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         params = sample_augmentation(rng, self.augmentation)
-        sample = make_training_sample(self.records[index], params)
+        sample = make_training_sample(self.records[index], self.input_size, params)
         return {key: torch.from_numpy(value) for key, value in sample.items()}
 
 
@@ -377,9 +390,11 @@ class _SkipFirst(Sampler[int]):
         return max(0, len(self.sampler) - self.skip)  # type: ignore[arg-type]
 
 
-def _quiet_worker(_: int) -> None:
+def _init_worker(_: int) -> None:
     # Ctrl-C goes to the whole process group: the main process handles it, workers go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Each worker builds MANO meshes one sample at a time: one thread each, not one per core.
+    torch.set_num_threads(1)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -464,17 +479,36 @@ def read_training_state(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise TrainingStateError(f"checkpoint to resume not found: {path}")
     try:
-        snapshot = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for damaged files
-        raise TrainingStateError(f"{path} is not a readable checkpoint: {error}") from error
+        snapshot = read_snapshot(path)
+    except CheckpointError as error:
+        raise TrainingStateError(str(error)) from error
     required = ("epoch", "optimizer", "scheduler", "global_step", "epoch_samples")
-    missing = [key for key in required if not isinstance(snapshot, dict) or key not in snapshot]
+    missing = [key for key in required if key not in snapshot]
     if missing:
         raise TrainingStateError(
             f"{path} has no training state to resume (missing {', '.join(missing)}): it was not "
             f"saved by `repehand train`; to start from its weights set init_checkpoint instead"
         )
-    return snapshot
+    return dict(snapshot)
+
+
+def _rng_states() -> dict[str, Any]:
+    """The random states the official `save_model` saves (its `dataloader_seed` is None
+    without a loader generator, as here)."""
+    return {
+        "torch_rng_state": torch.get_rng_state(),
+        "numpy_rng_state": np.random.get_state(),
+        "random_rng_state": random.getstate(),
+        "dataloader_seed": None,
+    }
+
+
+def _restore_rng_states(state: Mapping[str, Any]) -> None:
+    """Sets the random states a checkpoint saved, as the official `load_model` does."""
+    if "torch_rng_state" in state:
+        torch.set_rng_state(state["torch_rng_state"])
+        np.random.set_state(state["numpy_rng_state"])
+        random.setstate(state["random_rng_state"])
 
 
 def _open_tensorboard(directory: Path) -> Any:
@@ -495,6 +529,8 @@ class CsvLog:
         "lr",
         "total",
         *LOSS_WEIGHTS,
+        "nan_elements",
+        "skipped_steps",
         "samples_per_s",
         "wall_time",
     )
@@ -564,29 +600,58 @@ class _StopRequest:
 
 @dataclass
 class TrainResult:
-    """What a run did: epochs finished, steps taken, loss of each step (rank 0), files."""
+    """What a run did: epochs finished, steps taken, loss of each step (rank 0), files.
+
+    `losses` holds every step's total loss, NaN or infinite for a skipped step.
+    """
 
     last_epoch: int
     global_step: int
     losses: list[float]
     checkpoint: Path | None
-    interrupted: bool = False
+    skipped_steps: int = 0
+    nan_elements: int = 0
 
 
-def _load_backbone_weights(network: RepeHandNet, path: str) -> None:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"backbone_weights file not found: {file}")
-    state = torch.load(file, map_location="cpu", weights_only=True)
-    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
-        state = state["state_dict"]
-    state = {k: v for k, v in state.items() if not k.startswith("head.")}
-    missing, unexpected = network.backbone.model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ConfigError(
-            f"backbone_weights {file} does not fit timm {network.variant.timm_name}: "
-            f"{len(missing)} missing and {len(unexpected)} unexpected keys"
-        )
+TERM_NAMES: tuple[str, ...] = (*LOSS_WEIGHTS, "total")
+"""The loss columns of the log, in order."""
+
+
+class _LogWindow:
+    """The steps since the last log row: loss means over the applied steps, counts of the rest."""
+
+    def __init__(self) -> None:
+        self.applied: list[torch.Tensor] = []
+        self.nan_elements: list[torch.Tensor] = []
+        self.steps = 0
+        self.skipped = 0
+        self.started = time.monotonic()
+
+    def add(self, losses: Losses, applied: bool) -> None:
+        self.steps += 1
+        self.nan_elements.append(losses.nan_elements.detach())
+        if applied:
+            values = [losses.terms[name] for name in LOSS_WEIGHTS] + [losses.total]
+            self.applied.append(torch.stack(values).detach())
+        else:
+            self.skipped += 1
+
+    def summary(self, context: DistributedContext) -> dict[str, float]:
+        """The row's loss means (all ranks), NaN-element count (all ranks) and skipped steps.
+
+        Every rank takes the same steps and skips the same ones (the decision is
+        shared), so the means are over the same steps on every rank.
+        """
+        if self.applied:
+            means = _mean_over_ranks(torch.stack(self.applied).mean(dim=0), context).tolist()
+        else:
+            means = [math.nan] * len(TERM_NAMES)
+        nan_elements = torch.stack(self.nan_elements).sum().to(context.device, torch.float64)
+        if context.distributed:
+            dist.all_reduce(nan_elements, op=dist.ReduceOp.SUM)
+        row = dict(zip(TERM_NAMES, means, strict=True))
+        row.update(nan_elements=float(nan_elements), skipped_steps=float(self.skipped))
+        return row
 
 
 def _batch_to(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -609,6 +674,41 @@ def _mean_over_ranks(values: torch.Tensor, context: DistributedContext) -> torch
     return values
 
 
+def _update_is_finite(
+    total: torch.Tensor, network: torch.nn.Module, context: DistributedContext
+) -> bool:
+    """Whether this step's loss and every gradient are finite, on every rank.
+
+    DDP has already averaged the gradients, so they agree across ranks; the
+    loss is per rank, so the decision is shared to keep the ranks' weights equal.
+    """
+    norms = [torch.linalg.vector_norm(p.grad) for p in network.parameters() if p.grad is not None]
+    finite = bool(torch.isfinite(total)) and bool(torch.isfinite(torch.stack(norms)).all())
+    return not _any_rank(not finite, context)
+
+
+def _start_network(config: TrainConfig, resume: str | Path | None) -> RepeHandNet:
+    """The network a run starts from: resumed, an init checkpoint, or fresh as the official
+    (`repehand_ros.training.initialisation`)."""
+    torch.manual_seed(config.seed)
+    network = RepeHandNet(config.variant, config.input_size)
+    if resume is not None:
+        load_checkpoint(network, Path(resume).expanduser())
+    elif config.init_checkpoint is not None:
+        load_checkpoint(network, Path(config.init_checkpoint).expanduser())
+    else:
+        initialise_heads(network)
+        if config.backbone_weights is not None:
+            load_imagenet_backbone(network, config.backbone_weights)
+        else:
+            logger.warning(
+                "the backbone starts from random weights (backbone_weights is null): the paper "
+                "starts from ImageNet TinyViT weights (backbone_weights: %s or a file)",
+                TIMM_HUB,
+            )
+    return network
+
+
 def train(
     config: TrainConfig,
     resume: str | Path | None = None,
@@ -618,15 +718,14 @@ def train(
     """Trains per `config` (continuing from checkpoint `resume`); returns what was done.
 
     `records` replaces the InterHand2.6M reader (tests, other datasets).
-    Raises ConfigError / TrainingStateError for unusable input, and
+    Raises ConfigError / TrainingStateError / BackboneWeightsError for unusable
+    input, TrainingDivergedError when the loss stays non-finite, and
     KeyboardInterrupt after saving when stopped by Ctrl-C or SIGTERM.
     """
-    from repehand_ros.mano.layer import ManoPair
-
     config.validate()
     context = setup_distributed(config.device)
     try:
-        return _train(config, context, resume, records, progress, ManoPair)
+        return _train(config, context, resume, records, progress)
     finally:
         if context.distributed and dist.is_initialized():
             dist.destroy_process_group()
@@ -638,7 +737,6 @@ def _train(
     resume: str | Path | None,
     records: RecordSource | None,
     progress: bool,
-    mano_pair: Any,
 ) -> TrainResult:
     from tqdm import tqdm
 
@@ -651,24 +749,28 @@ def _train(
     out_dir = Path(config.out_dir).expanduser()
     if config.mano_dir is None:
         raise ConfigError("mano_dir is not set: the folder with MANO_RIGHT.pkl and MANO_LEFT.pkl")
+    mano_dir = Path(config.mano_dir).expanduser()
     if records is None:
         if config.data_root is None:
             raise ConfigError("data_root is not set: the InterHand2.6M folder to train on")
-        records = InterHandRecords(config.data_root, config.split)
-    if len(records) == 0:
-        raise ConfigError("the training dataset is empty")
+        records = InterHandRecords(
+            config.data_root,
+            ManoPair.from_dir(mano_dir),
+            config.splits,
+            config.reproduce_union_box_quirk,
+        )
+    per_rank_samples = math.ceil(len(records) / context.world_size)
+    if per_rank_samples < per_rank_batch:
+        raise ConfigError(
+            f"the training set has {len(records)} samples, fewer than one batch of "
+            f"{config.batch_size}: the last partial batch of an epoch is dropped, as the "
+            f"official trainer does, so no step would be taken"
+        )
     state = read_training_state(resume) if resume is not None else None
 
-    torch.manual_seed(config.seed)
-    network = RepeHandNet(config.variant)
-    if state is not None:
-        load_checkpoint(network, resume)  # type: ignore[arg-type]
-    elif config.init_checkpoint is not None:
-        load_checkpoint(network, Path(config.init_checkpoint).expanduser())
-    elif config.backbone_weights is not None:
-        _load_backbone_weights(network, config.backbone_weights)
+    network = _start_network(config, resume)
     network.to(context.device).train()
-    mano = mano_pair.from_dir(Path(config.mano_dir).expanduser()).to(context.device)
+    mano = ManoPair.from_dir(mano_dir).to(context.device)
     model: torch.nn.Module = network
     if context.distributed:
         device_ids = [context.device.index] if context.device.type == "cuda" else None
@@ -689,6 +791,7 @@ def _train(
             raise TrainingStateError(
                 f"{resume}: its optimizer state does not fit this network/config: {error}"
             ) from error
+        _restore_rng_states(state)
         last_epoch = int(state["epoch"])
         global_step = int(state["global_step"])
         epoch_samples = int(state["epoch_samples"])
@@ -700,7 +803,9 @@ def _train(
             f" ({epoch_samples} samples into epoch {last_epoch + 1})" if epoch_samples else "",
         )
 
-    dataset = TrainingDataset(records, config.augmentation_config(), seed=config.seed)
+    dataset = TrainingDataset(
+        records, config.input_size, config.augmentation_config(), seed=config.seed
+    )
     log: CsvLog | None = None
     tensorboard = None
     if context.is_main:
@@ -718,40 +823,41 @@ def _train(
             network,
             epoch=finished_epoch,
             optimizer=optimizer.state_dict(),
+            **_rng_states(),
             scheduler=scheduler.state_dict(),
             global_step=global_step,
             epoch_samples=samples_into_next,
-            variant=config.variant,
             config=json.loads(json.dumps(config.to_dict())),
         )
 
     losses: list[float] = []
     saved: Path | None = None
-    window: list[torch.Tensor] = []
-    window_start = time.monotonic()
-    term_names = [*LOSS_WEIGHTS, "total"]
+    window = _LogWindow()
+    skipped_total, nan_total, bad_in_a_row = 0, 0, 0
 
     def write_log(epoch: int, force: bool = False) -> None:
-        nonlocal window, window_start
-        if not window or not (force or len(window) >= config.log_every):
+        nonlocal window, nan_total
+        if not window.steps or not (force or window.steps >= config.log_every):
             return
-        means = _mean_over_ranks(torch.stack(window).mean(dim=0), context)
-        elapsed = max(time.monotonic() - window_start, 1e-9)
-        row = {name: float(v) for name, v in zip(term_names, means.tolist(), strict=True)}
+        row: dict[str, float] = window.summary(context)
+        nan_total += int(row["nan_elements"])
+        elapsed = max(time.monotonic() - window.started, 1e-9)
         row.update(
             epoch=epoch,
             global_step=global_step,
             lr=optimizer.param_groups[0]["lr"],
-            samples_per_s=len(window) * config.batch_size / elapsed,
+            samples_per_s=window.steps * config.batch_size / elapsed,
             wall_time=time.time(),
         )
         if log is not None:
             log.write(row)
         if tensorboard is not None:
-            for name in term_names:
+            for name in TERM_NAMES:
                 tensorboard.add_scalar(f"loss/{name}", row[name], global_step)
+            for name in ("nan_elements", "skipped_steps"):
+                tensorboard.add_scalar(f"steps/{name}", row[name], global_step)
             tensorboard.add_scalar("lr", row["lr"], global_step)
-        window, window_start = [], time.monotonic()
+        window = _LogWindow()
 
     with _StopRequest() as stop:
         for epoch in range(last_epoch + 1, config.epochs):
@@ -771,7 +877,8 @@ def _train(
                 sampler=_SkipFirst(sampler, skip) if skip else sampler,
                 num_workers=config.num_workers,
                 pin_memory=context.device.type == "cuda",
-                worker_init_fn=_quiet_worker if config.num_workers else None,
+                drop_last=True,
+                worker_init_fn=_init_worker if config.num_workers else None,
             )
             steps = len(loader)
             if config.max_steps_per_epoch is not None:
@@ -790,26 +897,38 @@ def _train(
                     break
                 batch = _batch_to(batch, context.device)
                 output = model(batch["image"], validate=False)
-                terms = compute_losses(output, batch, mano, config.loss_weights)
-                total = terms["total"]
-                if not torch.isfinite(total):
-                    raise FloatingPointError(
-                        f"training loss is {float(total)} at epoch {epoch}, step {global_step}: "
-                        f"lower lr or check the data"
-                    )
+                step_losses = compute_losses(output, batch, mano, config.loss_weights)
                 optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer.step()
+                step_losses.total.backward()
+                applied = _update_is_finite(step_losses.total, network, context)
+                if applied:
+                    optimizer.step()
+                    bad_in_a_row = 0
+                else:
+                    skipped_total += 1
+                    bad_in_a_row += 1
+                    logger.warning(
+                        "step %d skipped: non-finite loss or gradient (loss %s)",
+                        global_step,
+                        {k: float(v.detach()) for k, v in step_losses.terms.items()},
+                    )
                 global_step += 1
                 epoch_samples += config.batch_size
-                values = torch.stack([terms[name].detach() for name in term_names])
-                window.append(values)
-                losses.append(float(values[-1]))
+                window.add(step_losses, applied)
+                losses.append(float(step_losses.total.detach()))
                 bar.update(1)
                 bar.set_postfix(
                     loss=f"{losses[-1]:.4f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}"
                 )
                 write_log(epoch)
+                if bad_in_a_row >= config.max_consecutive_bad_steps:
+                    write_log(epoch, force=True)
+                    bar.close()
+                    raise TrainingDivergedError(
+                        f"{bad_in_a_row} steps in a row had a non-finite loss or gradient "
+                        f"(epoch {epoch}, step {global_step}); none was applied. Resume from "
+                        f"{out_dir / LAST_CHECKPOINT} with a lower lr, or check the data"
+                    )
                 if _any_rank(stop.requested, context):
                     interrupted = True
                     break
@@ -836,7 +955,9 @@ def _train(
             last_epoch = epoch
     if tensorboard is not None:
         tensorboard.close()
-    return TrainResult(last_epoch, global_step, losses, saved)
+    if skipped_total:
+        logger.warning("%d steps were skipped for a non-finite loss or gradient", skipped_total)
+    return TrainResult(last_epoch, global_step, losses, saved, skipped_total, nan_total)
 
 
 def run_epochs_left(config: TrainConfig, resume: str | Path | None) -> int:
@@ -850,18 +971,18 @@ __all__: Sequence[str] = (
     "CONFIG_FILE",
     "LAST_CHECKPOINT",
     "LOG_FILE",
+    "TERM_NAMES",
     "ConfigError",
     "DistributedContext",
-    "InterHandRecords",
     "RecordSource",
     "TrainConfig",
     "TrainResult",
     "TrainingDataset",
+    "TrainingDivergedError",
     "TrainingStateError",
     "config_from_mapping",
     "load_config",
     "read_training_state",
-    "record_from_interhand",
     "run_epochs_left",
     "save_training_checkpoint",
     "setup_distributed",

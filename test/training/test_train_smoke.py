@@ -1,8 +1,10 @@
-"""`repehand train` end to end on the tiny InterHand2.6M fixture: the loss falls, checkpoints
-are in the official layout and load, resume and Ctrl-C behave, DDP under torchrun runs."""
+"""`repehand train` end to end on the tiny InterHand2.6M fixture: the loss falls at 224 and 256,
+the last partial batch is dropped, NaN steps are counted, checkpoints are in the official layout
+and load, resume and Ctrl-C behave, DDP under torchrun runs."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import signal
@@ -10,26 +12,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 import yaml
 from fixtures.interhand import write_interhand_fixture
 
-from repehand_ros.data.interhand import InterHandDataset
+from repehand_ros.mano.layer import ManoPair
 from repehand_ros.model import load_model
+from repehand_ros.model.checkpoint import read_snapshot
 from repehand_ros.tools.train import main as train_main
+from repehand_ros.training.augmentation import TrainingRecord
+from repehand_ros.training.interhand_records import InterHandRecords
+from repehand_ros.training.losses import LOSS_WEIGHTS
 from repehand_ros.training.trainer import (
     LAST_CHECKPOINT,
     LOG_FILE,
     ConfigError,
-    InterHandRecords,
     TrainConfig,
+    TrainingDivergedError,
     TrainingStateError,
     load_config,
     read_training_state,
-    record_from_interhand,
     snapshot_name,
     train,
 )
@@ -40,10 +44,14 @@ DEFAULT_CONFIG = REPO / "config" / "train_repehand_5m.yaml"
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
-    """Two training images (an interacting pair and a right hand alone) in InterHand's layout."""
+    """Three training images in InterHand's layout: train holds an interacting pair and a
+    right hand alone, val one more interacting pair (the official training set is both)."""
     root = tmp_path_factory.mktemp("interhand")
     write_interhand_fixture(
         root, split="train", captures=(0,), cameras=("400262",), frames_per_capture=2
+    )
+    write_interhand_fixture(
+        root, split="val", seed=1, captures=(1,), cameras=("400263",), frames_per_capture=1
     )
     return root
 
@@ -54,12 +62,13 @@ def _config(data_root: Path, mano_dir: Path, out: Path, **changes) -> TrainConfi
         "mano_dir": str(mano_dir),
         "out_dir": str(out),
         "epochs": 4,
-        "batch_size": 2,
-        "lr": 1e-3,  # higher than the paper's: overfit two images in a few steps
+        "batch_size": 3,  # all three images every step: the losses of steps compare
+        "lr": 3e-3,  # five times the paper's: overfit three images in a few steps
         "num_workers": 0,
         "log_every": 1,
         "checkpoint_every": 100,
         "augmentation": {"enabled": False},
+        "backbone_weights": None,  # no download in tests (see test_initialisation.py)
         **changes,
     }
     return TrainConfig(**values).validate()
@@ -72,11 +81,17 @@ def first_run(tmp_path_factory, data_root, mano_dir):
     return config, train(config, progress=False)
 
 
-def test_default_config_is_the_paper_setup() -> None:
+def test_default_config_is_the_official_setup() -> None:
     config = load_config(DEFAULT_CONFIG)
     assert (config.lr, config.epochs, config.batch_size) == (6e-4, 80, 128)
     assert config.lr_decay_epochs[:2] == [20, 30] and config.lr_decay_factor == 0.1
-    assert config.loss_weights["joint_cam"] == 10 and config.loss_weights["mano_joint_cam"] == 10
+    assert config.loss_weights == LOSS_WEIGHTS and len(LOSS_WEIGHTS) == 8
+    assert (config.input_size, config.splits, config.backbone_weights) == (
+        224,
+        ["train", "val"],
+        "timm-hub",
+    )
+    assert config.reproduce_union_box_quirk is False
     augmentation = config.augmentation_config()
     assert (augmentation.scale, augmentation.rotation_deg, augmentation.rotation_prob) == (
         0.25,
@@ -89,36 +104,40 @@ def test_default_config_is_the_paper_setup() -> None:
     }
 
 
-def test_interhand_record_is_in_the_camera_frame_in_metres(data_root) -> None:
-    dataset = InterHandDataset(data_root, "train")
-    sample = dataset[0]
-    record = record_from_interhand(sample)
-    camera = sample.joints_camera
-    np.testing.assert_allclose(record.joints_cam, camera / 1000.0)
-    np.testing.assert_allclose(record.joints_img, sample.camera.project(camera), atol=1e-6)
-    for side, fit in enumerate(sample.mano):
-        world, _ = cv2.Rodrigues(np.asarray(fit.root_pose).reshape(3, 1))
-        in_camera, _ = cv2.Rodrigues(record.mano_pose[side, :3].reshape(3, 1))
-        np.testing.assert_allclose(in_camera, sample.camera.rotation @ world, atol=1e-6)
-    single = record_from_interhand(dataset[1])  # a right hand alone
-    assert single.joints_valid[1].sum() == 0 and single.mano_valid.tolist() == [1.0, 0.0]
-    assert len(InterHandRecords(data_root, "train")) == 2
-
-
-def test_loss_falls_when_overfitting_two_images(first_run) -> None:
+def test_loss_falls_when_overfitting_three_images(first_run) -> None:
     _, result = first_run
     losses = result.losses
-    assert len(losses) == 4 and all(np.isfinite(losses))
+    assert result.global_step == 4 and len(losses) == 4 and all(np.isfinite(losses))
     assert losses[-1] < losses[0]
     assert np.mean(losses[-2:]) < 0.9 * np.mean(losses[:2])
+    assert (result.skipped_steps, result.nan_elements) == (0, 0)
+
+
+def test_the_last_partial_batch_is_dropped(data_root, mano_dir, tmp_path) -> None:
+    # Three images, batch 2: one step an epoch, not two.
+    result = train(_config(data_root, mano_dir, tmp_path, epochs=2, batch_size=2), progress=False)
+    assert result.global_step == 2
+    with pytest.raises(ConfigError, match="fewer than one batch"):
+        train(_config(data_root, mano_dir, tmp_path / "big", batch_size=4), progress=False)
+
+
+def test_trains_end_to_end_at_256_pixels(data_root, mano_dir, tmp_path) -> None:
+    config = _config(data_root, mano_dir, tmp_path, input_size=256, epochs=3)
+    result = train(config, progress=False)
+    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    assert result.losses[-1] < result.losses[0]
+    network = load_model(result.checkpoint)
+    assert (network.input_size, network.heatmap_size) == (256, 8)
 
 
 def test_checkpoint_is_the_official_layout_and_loads(first_run) -> None:
     config, result = first_run
     out = Path(config.out_dir)
     assert result.checkpoint == out / snapshot_name(3)
-    snapshot = torch.load(out / LAST_CHECKPOINT, map_location="cpu", weights_only=True)
-    assert {"network", "epoch", "optimizer", "scheduler"} <= set(snapshot)
+    snapshot = read_snapshot(out / LAST_CHECKPOINT)
+    official = {"network", "epoch", "optimizer", "torch_rng_state", "numpy_rng_state"}
+    assert official | {"random_rng_state", "dataloader_seed", "scheduler"} <= set(snapshot)
+    assert snapshot["dataloader_seed"] is None
     assert snapshot["epoch"] == 3 and snapshot["global_step"] == 4
     assert all(key.startswith("module.") for key in snapshot["network"])
     assert any(key.startswith("module.hand_backbone.model.") for key in snapshot["network"])
@@ -129,7 +148,8 @@ def test_checkpoint_is_the_official_layout_and_loads(first_run) -> None:
     )
     assert not [p.name for p in out.iterdir() if ".tmp" in p.name]
     rows = (out / LOG_FILE).read_text().splitlines()
-    assert rows[0].startswith("epoch,global_step,lr,total,mano_pose")
+    counts = ("nan_elements", "skipped_steps", "samples_per_s", "wall_time")
+    assert rows[0] == ",".join(("epoch", "global_step", "lr", "total", *LOSS_WEIGHTS, *counts))
     assert len(rows) == 1 + 4
     assert yaml.safe_load((out / "config.yaml").read_text())["epochs"] == 4
 
@@ -151,7 +171,7 @@ def test_resume_continues_from_the_saved_epoch(first_run, data_root, mano_dir, t
 def test_resume_refuses_a_file_without_training_state(tmp_path, first_run) -> None:
     config, _ = first_run
     weights_only = tmp_path / "weights.pth.tar"
-    snapshot = torch.load(Path(config.out_dir) / LAST_CHECKPOINT, weights_only=True)
+    snapshot = read_snapshot(Path(config.out_dir) / LAST_CHECKPOINT)
     torch.save({"network": snapshot["network"]}, weights_only)
     with pytest.raises(TrainingStateError, match="init_checkpoint"):
         read_training_state(weights_only)
@@ -178,7 +198,7 @@ def test_ctrl_c_saves_the_finished_step_and_resume_completes_the_epoch(
     data_root, mano_dir, tmp_path
 ) -> None:
     config = _config(data_root, mano_dir, tmp_path, epochs=1, batch_size=1)
-    records = _InterruptOnFirstLoad(InterHandRecords(data_root, "train"))
+    records = _InterruptOnFirstLoad(InterHandRecords(data_root, ManoPair.from_dir(mano_dir)))
     with pytest.raises(KeyboardInterrupt):
         train(config, records=records, progress=False)
     state = read_training_state(tmp_path / LAST_CHECKPOINT)
@@ -186,7 +206,54 @@ def test_ctrl_c_saves_the_finished_step_and_resume_completes_the_epoch(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", LAST_CHECKPOINT, LOG_FILE]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     resumed = train(config, resume=tmp_path / LAST_CHECKPOINT, progress=False)
-    assert (resumed.last_epoch, resumed.global_step, len(resumed.losses)) == (0, 2, 1)
+    assert (resumed.last_epoch, resumed.global_step, len(resumed.losses)) == (0, 3, 2)
+
+
+class _Spoiled:
+    """Records with non-finite targets: `inf` makes a step's loss infinite, `nan` one NaN
+    element (a finger pose value of a hand with a MANO fit)."""
+
+    def __init__(self, records, inf: set[int], nan: set[int]) -> None:
+        self.records, self.inf, self.nan = records, inf, nan
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> TrainingRecord:
+        record = self.records[index]
+        if index in self.inf:
+            record.mano_shape = record.mano_shape.copy()
+            record.mano_shape[0, 0] = np.inf
+        if index in self.nan:
+            record.mano_pose = record.mano_pose.copy()
+            record.mano_pose[0, 10] = np.nan
+        return record
+
+
+def test_non_finite_steps_are_skipped_and_nan_elements_counted(
+    data_root, mano_dir, tmp_path
+) -> None:
+    records = InterHandRecords(data_root, ManoPair.from_dir(mano_dir))
+    config = _config(data_root, mano_dir, tmp_path, epochs=1, batch_size=1)
+    result = train(config, records=_Spoiled(records, inf={0}, nan={1}), progress=False)
+    assert (result.global_step, result.skipped_steps, result.nan_elements) == (3, 1, 1)
+    assert sum(not np.isfinite(loss) for loss in result.losses) == 1
+    with (tmp_path / LOG_FILE).open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(float(r["skipped_steps"])) for r in rows].count(1) == 1
+    assert sum(float(r["nan_elements"]) for r in rows) == 1
+    assert all(np.isfinite(float(r["total"])) for r in rows if r["skipped_steps"] == "0")
+    weights = read_snapshot(tmp_path / LAST_CHECKPOINT)["network"]
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_a_run_that_stays_non_finite_stops(data_root, mano_dir, tmp_path) -> None:
+    records = InterHandRecords(data_root, ManoPair.from_dir(mano_dir))
+    config = _config(
+        data_root, mano_dir, tmp_path, epochs=1, batch_size=1, max_consecutive_bad_steps=2
+    )
+    with pytest.raises(TrainingDivergedError, match="2 steps in a row"):
+        train(config, records=_Spoiled(records, inf={0, 1, 2}, nan=set()), progress=False)
 
 
 def test_help_explains_every_option(capsys) -> None:
@@ -194,7 +261,16 @@ def test_help_explains_every_option(capsys) -> None:
         train_main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--config", "--data", "--mano-dir", "--out", "--resume", "--epochs", "--device"):
+    for option in (
+        "--config",
+        "--data",
+        "--mano-dir",
+        "--out",
+        "--resume",
+        "--epochs",
+        "--device",
+        "--backbone-weights",
+    ):
         assert option in text
     assert "torchrun" in text and "Ctrl-C" in text
 
@@ -224,7 +300,9 @@ def test_missing_or_wrong_data_and_existing_runs_are_refused(
     tmp_path, data_root, mano_dir, capsys
 ) -> None:
     config = tmp_path / "train.yaml"
-    config.write_text(yaml.safe_dump({"mano_dir": str(mano_dir), "num_workers": 0}))
+    config.write_text(
+        yaml.safe_dump({"mano_dir": str(mano_dir), "num_workers": 0, "batch_size": 2})
+    )
     out = ["--out", str(tmp_path / "out")]
     assert train_main(["--config", str(config), "--data", str(tmp_path / "nowhere"), *out]) == 2
     assert "dataset folder not found" in capsys.readouterr().err
@@ -239,6 +317,10 @@ def test_missing_or_wrong_data_and_existing_runs_are_refused(
     with pytest.raises(SystemExit):
         train_main(["--config", str(config), "--epochs", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+    weights = ["--backbone-weights", str(tmp_path / "tiny_vit.pth")]
+    out = ["--out", str(tmp_path / "fresh")]
+    assert train_main(["--config", str(config), "--data", str(data_root), *weights, *out]) == 2
+    assert "backbone weights file not found" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="device"):
         TrainConfig(device="tpu").validate()
 
@@ -252,7 +334,15 @@ def test_ddp_under_torchrun_two_cpu_processes(tmp_path, mano_dir) -> None:
     config = tmp_path / "train.yaml"
     config.write_text(
         yaml.safe_dump(
-            {"batch_size": 2, "num_workers": 0, "log_every": 1, "device": "cpu", "lr": 1e-3}
+            {
+                "batch_size": 2,
+                "num_workers": 0,
+                "log_every": 1,
+                "device": "cpu",
+                "lr": 1e-3,
+                "splits": ["train"],
+                "backbone_weights": None,
+            }
         )
     )
     out = tmp_path / "out"

@@ -1,10 +1,11 @@
 """Benchmark: RepeHand network latency on this machine's CPU, per backend, in one run.
 
-Milliseconds per 224x224 frame at batch 1 for PyTorch eager, PyTorch with the
-best CPU settings found (inference mode, channels_last, and torch.compile as a
-separate row), and ONNX Runtime; plus parameters, multiply-accumulates and the
-peak resident memory of each backend. Each backend runs in its own fresh
-process so its peak memory is its own. Prints a table, writes JSON.
+Milliseconds per frame (224x224 by default, --input-size) at batch 1 for
+PyTorch eager, PyTorch with the best CPU settings found (inference mode,
+channels_last, and torch.compile as a separate row), and ONNX Runtime; plus
+parameters, multiply-accumulates and the peak resident memory of each backend.
+Each backend runs in its own fresh process so its peak memory is its own.
+Prints a table, writes JSON.
 
     .venv/bin/python bench/model_speed.py --json model_speed.json
 """
@@ -55,10 +56,18 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _measure(backend: str, variant: str, onnx_path: str, warmup: int, iterations: int, queue):
+def _measure(
+    backend: str,
+    variant: str,
+    input_size: int,
+    onnx_path: str,
+    warmup: int,
+    iterations: int,
+    queue,
+):
     """Runs in a child process: builds one backend, times it, reports timings and peak RSS."""
     torch.manual_seed(0)
-    images = torch.rand(1, 3, 224, 224)
+    images = torch.rand(1, 3, input_size, input_size)
     try:
         if backend == "onnxruntime":
             import onnxruntime as ort
@@ -73,7 +82,7 @@ def _measure(backend: str, variant: str, onnx_path: str, warmup: int, iterations
                 session.run(None, feed)
 
         else:
-            network = RepeHandNet(variant).eval()
+            network = RepeHandNet(variant, input_size).eval()
             if backend == "eager":
 
                 def call():
@@ -101,7 +110,15 @@ def _run_isolated(backend: str, args: argparse.Namespace, onnx_path: str) -> dic
     queue = context.Queue()
     process = context.Process(
         target=_measure,
-        args=(backend, args.variant, onnx_path, args.warmup, args.iterations, queue),
+        args=(
+            backend,
+            args.variant,
+            args.input_size,
+            onnx_path,
+            args.warmup,
+            args.iterations,
+            queue,
+        ),
     )
     process.start()
     result = queue.get()
@@ -113,14 +130,18 @@ def _macs(network: RepeHandNet) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
+    size = network.input_size
     with counter, torch.no_grad():
-        network(torch.rand(1, 3, 224, 224), validate=False)
+        network(torch.rand(1, 3, size, size), validate=False)
     return counter.get_total_flops() // 2  # FlopCounterMode counts a multiply-add as 2
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="5m", help="network variant (default: 5m)")
+    parser.add_argument(
+        "--input-size", type=int, default=224, help="crop size in pixels (default: 224)"
+    )
     parser.add_argument("--iterations", type=int, default=100, help="timed frames per backend")
     parser.add_argument("--warmup", type=int, default=15, help="untimed frames per backend")
     parser.add_argument("--json", type=Path, default=Path("model_speed.json"), help="output")
@@ -131,7 +152,7 @@ def main() -> int:
 
     from repehand_ros.model.onnx_export import export_onnx
 
-    network = RepeHandNet(args.variant).eval()
+    network = RepeHandNet(args.variant, args.input_size).eval()
     parameters = sum(p.numel() for p in network.parameters())
     macs = _macs(network)
     with tempfile.TemporaryDirectory() as folder:
@@ -162,7 +183,7 @@ def main() -> int:
     report = {
         "variant": args.variant,
         "batch": 1,
-        "input": [1, 3, 224, 224],
+        "input": [1, 3, args.input_size, args.input_size],
         "parameters": parameters,
         "macs": macs,
         "machine": {

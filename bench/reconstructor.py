@@ -52,13 +52,7 @@ from repehand_ros.detection import DetectionConfig, TrackerSettings
 from repehand_ros.detection.box_ops import KEYPOINT_BOX_SCALE
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.geometry.crop import (
-    CROP_SCALE,
-    HEATMAP_SIZE,
-    INPUT_SIZE,
-    CropTransform,
-    crop_box_around,
-)
+from repehand_ros.geometry.crop import CROP_EXTENSION, CropTransform, crop_box_around
 from repehand_ros.model.outputs import HandPrediction, RepeHandOutput
 from repehand_ros.pipeline.backends import BACKENDS
 
@@ -93,10 +87,12 @@ MODE_NOTES = {
     "(what a tracked box costs, with both hands in one crop)",
 }
 
-TRACKED_HAND_FRACTION = 1.0 / (KEYPOINT_BOX_SCALE * CROP_SCALE * TrackerSettings().motion_margin)
+TRACKED_HAND_FRACTION = 1.0 / (
+    KEYPOINT_BOX_SCALE * CROP_EXTENSION * TrackerSettings().motion_margin
+)
 """Share of the crop side the stand-in hand's keypoints span: the tracker's box around them
 (enlarged by KEYPOINT_BOX_SCALE, then by the motion margin) makes a crop (enlarged by
-CROP_SCALE) of the same size again, so tracked boxes neither grow nor shrink."""
+CROP_EXTENSION) of the same size again, so tracked boxes neither grow nor shrink."""
 
 
 def two_hand_frame(image: np.ndarray) -> np.ndarray:
@@ -140,19 +136,23 @@ class StandInHands:
     def __init__(self, backend, mano) -> None:
         self.backend = backend
         self.name = backend.name
+        self.variant_name = backend.variant_name
+        self.input_size = backend.input_size
+        self.heatmap_size = backend.heatmap_size
         self._hands = {side: self._hand(getattr(mano, side)) for side in ("right", "left")}
 
-    @staticmethod
-    def _hand(layer) -> dict[str, np.ndarray]:
+    def _hand(self, layer) -> dict[str, np.ndarray]:
         with torch.inference_mode():
-            joints = layer(torch.zeros(1, 3), torch.zeros(1, 45), torch.zeros(1, 10)).joints[0]
-        xy = joints.numpy()[:, :2].astype(np.float64)
+            mesh = layer(torch.zeros(1, 3), torch.zeros(1, 45), torch.zeros(1, 10))
+        # The camera projects the joints in MANO's frame (see geometry.placement).
+        xy = mesh.mano_frame_joints[0].numpy()[:, :2].astype(np.float64)
         low, high = xy.min(axis=0), xy.max(axis=0)
-        scale = TRACKED_HAND_FRACTION * HEATMAP_SIZE / float((high - low).max())
-        centre = 0.5 * (INPUT_SIZE - 1) * HEATMAP_SIZE / INPUT_SIZE  # the crop centre, heatmap
+        cells = self.heatmap_size
+        scale = TRACKED_HAND_FRACTION * cells / float((high - low).max())
+        centre = 0.5 * cells  # the crop centre, in heatmap cells
         shift = centre - scale * 0.5 * (low + high)
         projected = xy * scale + shift
-        depth = np.full((len(projected), 1), 0.5 * HEATMAP_SIZE)
+        depth = np.full((len(projected), 1), 0.5 * cells)
         return {
             "joints_hm": np.concatenate([projected, depth], axis=1),
             "root_rotmat": np.eye(3),
@@ -268,7 +268,8 @@ def _network_inputs(run: ModeRun) -> np.ndarray:
     """Two crops of the frame, as the reconstructor makes them (the detector's crops)."""
     boxes = list(run.reconstructor.reconstruct(run.frame, run.camera, 1e6).crops)
     boxes = (boxes * 2)[:2] if boxes else [crop_box_around([Box(*FIXED_REGION)])] * 2
-    images = np.stack([CropTransform(box).warp(run.frame) for box in boxes])
+    size = run.reconstructor.backend.input_size
+    images = np.stack([CropTransform(box, size).warp(run.frame) for box in boxes])
     return images.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
 
 

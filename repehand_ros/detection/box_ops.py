@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
+from repehand_ros.geometry.crop import HAND_BOX_EXTENSION
 
-KEYPOINT_BOX_SCALE = 1.2
-"""Keypoints are joint centres: the skin reaches past them (fingertip pads, palm sides),
-so a hand's box is its keypoints' box enlarged by this."""
+KEYPOINT_BOX_SCALE = HAND_BOX_EXTENSION
+"""A hand's box is its 21 keypoints' tight box enlarged by this, as the network's training
+boxes were made from its 21 joints (see geometry.crop: the crop factor)."""
 
 
 def box_around_points(points: np.ndarray, scale: float = 1.0) -> Box:

@@ -1,7 +1,7 @@
 """Hands apart: one crop around both hands, or one crop per hand.
 
-The network was trained on one square crop around both hands, enlarged
-1.25 (geometry.crop), and warped to 224 x 224. When the hands are far apart
+The network was trained on one square crop around both hands' boxes,
+enlarged 1.25 (geometry.crop), and warped to its input size. When the hands are far apart
 that crop is mostly the space between them, and each hand shrinks to a few
 pixels of the input; users of other two-hand models report exactly this
 failure. So when one crop would leave either hand smaller than
@@ -10,13 +10,13 @@ network runs on both in one batch, and from each crop the reconstructor
 takes the hand the crop is centred on (the relative translation then comes
 from placing each hand in the camera frame, not from the network).
 
-Why 0.35 (chosen, not yet measured on this network): a hand alone in its
-own crop covers 1 / 1.25 = 80 % of the side, and two hands side by side in
-a shared crop cover about 40 % each, so 0.35 lets every pose of close or
+Why 0.35 (chosen, not yet measured on this network): a hand's box alone in
+its own crop covers 1 / 1.25 = 80 % of the side, and two hands side by side
+in a shared crop cover about 40 % each, so 0.35 lets every pose of close or
 interacting hands share a crop and splits only hands clearly apart. At 0.35
-a hand is still about 78 input pixels (2.4 cells of the 7 x 7 heatmap grid)
-across; much smaller and its fingers fall between heatmap cells. A split
-costs a second image in the batch and the network's relative translation.
+a hand's box is still 35 % of the input (78 pixels, 2.4 heatmap cells, at
+224) across; much smaller and its fingers fall between heatmap cells. A
+split costs a second image in the batch and the network's relative translation.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from repehand_ros.detection.box_ops import longer_side
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.geometry.crop import CROP_SCALE, INPUT_SIZE, crop_box_around
+from repehand_ros.geometry.crop import CROP_EXTENSION, crop_box_around
 from repehand_ros.pipeline.results import HandSide
 
 MIN_HAND_FRACTION = 0.35
@@ -40,7 +40,7 @@ class PlannedCrop:
     box: Box
     sides: tuple[HandSide, ...]
 
-    def input_size_of(self, hand_box: Box, input_size: int = INPUT_SIZE) -> float:
+    def input_size_of(self, hand_box: Box, input_size: int) -> float:
         """A hand's longer side in network-input pixels once this crop is warped to the input."""
         return longer_side(hand_box) / longer_side(self.box) * input_size
 
@@ -63,7 +63,7 @@ class CropPlan:
 def plan_crops(
     hand_boxes: Mapping[HandSide, Box],
     min_hand_fraction: float = MIN_HAND_FRACTION,
-    scale: float = CROP_SCALE,
+    scale: float = CROP_EXTENSION,
 ) -> CropPlan:
     """Decide the crops for the hands found (`hand_boxes`: side to its box, pixels).
 

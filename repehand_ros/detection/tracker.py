@@ -44,8 +44,11 @@ class TrackerSettings:
     """A tracked hand whose confidence falls below this triggers detection."""
     keypoint_box_scale: float = KEYPOINT_BOX_SCALE
     """Keypoints box to hand box, as the detector makes it, so both give alike boxes."""
-    motion_margin: float = 1.15
-    """Extra enlargement of a predicted box for motion the velocity does not explain."""
+    motion_margin: float = 1.0
+    """Extra enlargement of a predicted box for motion the velocity does not explain. None by
+    default: the crop around a hand box already reaches 28 % of the hand's size past it on
+    each side (geometry.crop: the training crop), and any enlargement here would show the
+    network a smaller hand than the ones it was trained on."""
     min_visible_fraction: float = 0.3
     """A hand whose predicted box is less than this much inside the image has left it."""
     sticky_match_iou: float = 0.3

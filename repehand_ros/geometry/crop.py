@@ -1,21 +1,28 @@
-"""The network's input crop: a square box of the image warped to 224 x 224, and back.
+"""The network's input crop: a box of the image warped to the network's input, and back.
 
 Pixel convention. Image and crop coordinates both follow OpenCV (and the
 camera matrix of sensor_msgs/CameraInfo): the centre of pixel (i, j) is at
-(u, v) = (i, j), so an image W pixels wide spans u in [-0.5, W - 0.5]. The
-crop transform maps the box's edges onto the crop's outer pixel edges: x_min
-goes to -0.5 and x_max to size - 0.5, the box centre to the crop centre
-((size - 1) / 2). The same 2x3 matrix warps the image and maps points, so a
-point the network reports at crop pixel p is at `to_image(p)` in the image,
-whatever box convention a detector uses.
+(u, v) = (i, j). The crop transform is the official one (`generate_patch_image`
+of the official preprocessing): the box's centre goes to the crop point
+(size / 2, size / 2) and its edges to 0 and size, i.e. crop = s (image - box
+min) with s = size / box side. The network was trained on crops made exactly
+so; another convention (edges onto the outer pixel edges, -0.5 and size - 0.5)
+would shift everything it sees by half a crop pixel. The same 2x3 matrix
+warps the image and maps points, so a point the network reports at crop
+pixel p is at `to_image(p)` in the image.
 
 Heatmap units. The network reports 2D positions (soft-argmax joints and the
-weak-perspective projection x = X * s + tx) in heatmap cells of the 7 x 7 grid
-over the 224 crop. The official code turns them into crop pixels by
-multiplying by input_size / heatmap_size = 32, and trained on targets made
-the same way (crop pixel / 32), so cell index i means crop pixel i * 32, not
-the cell centre (i + 0.5) * 32. `heatmap_to_crop_pixels` does exactly that;
-adding the half cell would shift every keypoint by 16 crop pixels.
+weak-perspective projection x = s X + tx) in cells of its D x D heatmap grid
+over the crop, D = size / 32 (7 at 224). The official code turns them into
+crop pixels by multiplying by size / D = 32, and trained on targets made the
+same way (crop pixel / 32), so cell index i means crop pixel 32 i, not the
+cell centre 32 (i + 0.5). `heatmap_to_crop_pixels` does exactly that.
+
+The crop factor. In training, the network saw each hand's joint box enlarged
+1.25 (`get_bbox`), the hands' union made square and enlarged 1.25 again
+(`process_bbox`): 1.5625 times the tight joint box for one hand. MediaPipe's
+21 landmarks are the same joints, so a hand box here is the landmark box times
+`HAND_BOX_EXTENSION` and the crop is `crop_box_around` it (x `CROP_EXTENSION`).
 """
 
 from __future__ import annotations
@@ -29,19 +36,20 @@ import numpy as np
 
 from repehand_ros.geometry.boxes import Box
 
-INPUT_SIZE = 224
-"""Side of the square crop the network takes, pixels (TinyViT-5M variant)."""
+HAND_BOX_EXTENSION = 1.25
+"""A hand's box is its joints' (landmarks') tight box enlarged by this about its centre: the
+official `get_bbox(..., extend_ratio=1.25)` of training."""
 
-HEATMAP_SIZE = 7
-"""Side of the network's heatmap grid: INPUT_SIZE / 32 cells."""
+CROP_EXTENSION = 1.25
+"""The square around the hand boxes is enlarged by this: the official `process_bbox`."""
 
-CROP_SCALE = 1.25
-"""How much the box around the hands is enlarged, as in the official training."""
-
-_SQUARE_TOLERANCE = 1e-6
+TRAINING_CROP_FACTOR = HAND_BOX_EXTENSION * CROP_EXTENSION
+"""Side of one hand's crop over the longer side of its tight joint box: 1.5625."""
 
 
-def crop_box_around(boxes: Sequence[Box], scale: float = CROP_SCALE, aspect: float = 1.0) -> Box:
+def crop_box_around(
+    boxes: Sequence[Box], scale: float = CROP_EXTENSION, aspect: float = 1.0
+) -> Box:
     """The box the network should see: around all `boxes`, `aspect` (w / h), enlarged by `scale`.
 
     Centred on the union of the boxes; the shorter side is first grown to
@@ -71,13 +79,11 @@ def crop_box_around(boxes: Sequence[Box], scale: float = CROP_SCALE, aspect: flo
     return Box(cx - half_width, cy - half_height, cx + half_width, cy + half_height)
 
 
-def heatmap_to_crop_pixels(
-    points: np.ndarray, input_size: int = INPUT_SIZE, heatmap_size: int = HEATMAP_SIZE
-) -> np.ndarray:
+def heatmap_to_crop_pixels(points: np.ndarray, input_size: int, heatmap_size: int) -> np.ndarray:
     """Heatmap-cell coordinates (..., 2) to crop pixels: multiply by input_size / heatmap_size.
 
-    Cell index i maps to crop pixel i * 32 (for 224 / 7), the official
-    convention the network was trained with; see the module docstring.
+    Cell index i maps to crop pixel 32 i, the official convention the network
+    was trained with; see the module docstring.
     """
     return np.asarray(points, dtype=np.float64) * (input_size / heatmap_size)
 
@@ -95,14 +101,17 @@ def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CropTransform:
-    """The similarity (scale and shift) from a square image `box` to a `size` x `size` crop.
+    """The scale and shift from an image `box` to a `size` x `size` crop (official convention).
 
     `matrix` maps image pixels to crop pixels, `inverse` maps back; both are
-    2x3 (the affine form cv2.warpAffine takes) and read-only.
+    2x3 (the affine form cv2.warpAffine takes) and read-only. Boxes this
+    package makes are square; a rectangular box (a box another program gives,
+    such as InterHand2.6M's RootNet boxes) is stretched to the square crop, as
+    the official code does.
     """
 
     box: Box
-    size: int = INPUT_SIZE
+    size: int
     matrix: np.ndarray = field(init=False, repr=False, compare=False)
     inverse: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -114,26 +123,15 @@ class CropTransform:
         ):
             raise ValueError(f"CropTransform: size must be a positive int, got {self.size!r}")
         width, height = self.box.width, self.box.height
-        if width <= 0 or height <= 0:
+        if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
             raise ValueError(f"CropTransform: the box has no area: {self.box}")
-        if abs(width - height) > _SQUARE_TOLERANCE * max(width, height):
-            raise ValueError(
-                f"CropTransform: the box must be square (use crop_box_around), got "
-                f"{width:.3f} x {height:.3f} pixels"
-            )
-        scale = self.size / width
-        # x_min -> -0.5 and x_max -> size - 0.5: box edges onto the crop's outer pixel edges.
+        scale_x, scale_y = self.size / width, self.size / height
+        # box min -> 0 and box max -> size; the centre -> size / 2.
         matrix = np.array(
-            [
-                [scale, 0.0, -0.5 - scale * self.box.x_min],
-                [0.0, scale, -0.5 - scale * self.box.y_min],
-            ]
+            [[scale_x, 0.0, -scale_x * self.box.x_min], [0.0, scale_y, -scale_y * self.box.y_min]]
         )
         inverse = np.array(
-            [
-                [1.0 / scale, 0.0, self.box.x_min + 0.5 / scale],
-                [0.0, 1.0 / scale, self.box.y_min + 0.5 / scale],
-            ]
+            [[1.0 / scale_x, 0.0, self.box.x_min], [0.0, 1.0 / scale_y, self.box.y_min]]
         )
         matrix.flags.writeable = False
         inverse.flags.writeable = False
@@ -143,7 +141,7 @@ class CropTransform:
 
     @property
     def scale(self) -> float:
-        """Crop pixels per image pixel."""
+        """Crop pixels per image pixel (horizontally; the same vertically for a square box)."""
         return float(self.matrix[0, 0])
 
     def warp(self, image: np.ndarray) -> np.ndarray:
@@ -173,6 +171,6 @@ class CropTransform:
         """Crop pixels (..., 2) to image pixels (..., 2)."""
         return _apply(self.inverse, _as_points(points))
 
-    def heatmap_to_image(self, points: np.ndarray, heatmap_size: int = HEATMAP_SIZE) -> np.ndarray:
+    def heatmap_to_image(self, points: np.ndarray, heatmap_size: int) -> np.ndarray:
         """Network heatmap coordinates (..., 2) of this crop to image pixels (..., 2)."""
         return self.to_image(heatmap_to_crop_pixels(points, self.size, heatmap_size))

@@ -1,20 +1,26 @@
 r"""Putting the network's hands into the camera frame, in metres.
 
 The network gives, per hand, root-relative 3D joints J_i = (X_i, Y_i, Z_i)
-(metres, MANO output minus the wrist, axes aligned with the camera's optical
-frame) and a weak-perspective camera (s, tx, ty) in heatmap cells of the
-crop. It does not say where the hand is. This module finds the wrist
-position T such that the perspective image of J_i + T, through the real
-camera, lands on the hand's 2D keypoints.
+(metres: the joints regressed from the MANO mesh minus the regressed wrist,
+axes aligned with the camera's optical frame) and a weak-perspective camera
+(s, tx, ty) in heatmap cells of the crop. It does not say where the hand is.
+This module finds the wrist position T such that the perspective image of
+J_i + T, through the real camera, lands on the hand's 2D keypoints.
 
 Derivation.
 
-1. Weak perspective in crop units. The network's 2D keypoints are
-   x_i = s X_i + tx, y_i = s Y_i + ty in heatmap cells (or the soft-argmax
-   joints, in the same units). Crop pixels are 32 times that
-   (crop.heatmap_to_crop_pixels), and the crop is a similarity of the image
-   with scale a crop pixels per image pixel (crop.CropTransform), so in image
-   pixels the hand appears at m = 32 s / a pixels per metre around some point.
+1. The keypoints. The official model trained its camera to project the
+   joints in MANO's own frame, before the wrist was subtracted: with R the
+   wrist in MANO's frame (`ManoHandOutput.root`, about 0.1 m from MANO's
+   origin), x_i = s (X_i + R_x) + tx, y_i = s (Y_i + R_y) + ty, in heatmap
+   cells. (Projecting J_i alone shifts every keypoint by s R: tens of crop
+   pixels, in opposite directions for the two hands, which puts the hands
+   about 10 cm sideways.) Crop pixels are input_size / heatmap_size = 32
+   times the cells (crop.heatmap_to_crop_pixels), and the crop is a scaling
+   of the image with a crop pixels per image pixel (crop.CropTransform), so
+   in image pixels the hand appears at m = 32 s / a pixels per metre. These
+   keypoints, mapped into the image, are what this module is given; the
+   shift s R is a 2D offset inside them and does not enter below.
 2. Image pixels to rays. A pinhole camera sees P = J_i + T at pixel
    f (P_x / P_z) + c, then the lens distorts it. Undistorting each keypoint
    with the real K and distortion coefficients (PinholeCamera.undistort_points)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import torch
 from smplx.utils import Struct
 from torch import nn
 
-from repehand_ros.mano.joints import FINGERS
+from repehand_ros.mano.joints import FINGERS, WRIST
 from repehand_ros.mano.safe_pickle import ManoFileError, load_mano_pickle
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,12 @@ FINGERTIP_VERTICES: dict[str, int] = {
     "ring": 556,
     "pinky": 673,
 }
-"""The mesh vertex taken as each fingertip (MANO's own joints stop at the last knuckle)."""
+"""The mesh vertex taken as each fingertip (MANO's own joints stop at the last knuckle):
+the official model's joints, which its checkpoints were trained on."""
+
+EVALUATION_FINGERTIP_VERTICES: dict[str, int] = {**FINGERTIP_VERTICES, "middle": 444}
+"""The fingertips of the official InterHand2.6M evaluation, which takes vertex 444 (not
+445) as the middle fingertip: its numbers need exactly these."""
 
 # MANO's 16 joints: wrist, then index, middle, pinky, ring, thumb (joints 1-3 each).
 _MANO_FINGER_ORDER = ("index", "middle", "pinky", "ring", "thumb")
@@ -63,22 +69,54 @@ JOINT_SELECTION: tuple[int, ...] = _joint_selection()
 """For each RepeHand joint, its index in MANO's 16 joints followed by the 5 fingertips."""
 
 
+def joint_regressor(
+    mano_regressor: np.ndarray, fingertips: Mapping[str, int] = FINGERTIP_VERTICES
+) -> np.ndarray:
+    """The (21, 778) matrix R whose product with a posed mesh gives the 21 joints (R @ V).
+
+    The rows of MANO's own regressor (16, 778) in RepeHand's joint order,
+    plus one one-hot row per fingertip vertex. Joints regressed from the
+    posed mesh are what the official model trained on and is evaluated
+    with; MANO's kinematic skeleton (smplx `output.joints`) differs from
+    them by up to ~15 mm on bent fingers.
+    """
+    mano_regressor = np.asarray(mano_regressor, dtype=np.float64)
+    if mano_regressor.shape != MANO_ARRAY_SHAPES["J_regressor"]:
+        raise ValueError(
+            f"MANO's joint regressor must be {MANO_ARRAY_SHAPES['J_regressor']}, "
+            f"got {mano_regressor.shape}"
+        )
+    tips = np.zeros((len(FINGERS), NUM_VERTICES))
+    for row, finger in enumerate(FINGERS):
+        tips[row, fingertips[finger]] = 1.0
+    return np.concatenate((mano_regressor, tips))[list(JOINT_SELECTION)]
+
+
 class ManoFileNotFoundError(FileNotFoundError):
     """A MANO model file is not where it was looked for."""
 
 
 @dataclass
 class ManoHandOutput:
-    """One hand's mesh from the MANO layer, relative to its wrist.
+    """One hand's mesh from the MANO layer, relative to its wrist, and where that wrist is.
 
     Attributes:
         vertices: (B, 778, 3) mesh vertices in metres, wrist at the origin.
-        joints: (B, 21, 3) joints in metres, wrist at the origin,
-            `repehand_ros.mano.joints.JOINT_NAMES` order.
+        joints: (B, 21, 3) joints regressed from the posed mesh (`joint_regressor`),
+            metres, wrist at the origin, `repehand_ros.mano.joints.JOINT_NAMES` order.
+        root: (B, 3) the regressed wrist in MANO's own frame before it was subtracted
+            (the official `root_cam`); `joints + root` are the joints in MANO's
+            frame, which the network's weak-perspective camera projects.
     """
 
     vertices: torch.Tensor
     joints: torch.Tensor
+    root: torch.Tensor
+
+    @property
+    def mano_frame_joints(self) -> torch.Tensor:
+        """(B, 21, 3) the joints in MANO's own frame (its origin is not the wrist)."""
+        return self.joints + self.root[:, None]
 
 
 def find_mano_file(mano_dir: str | Path, hand: str) -> Path:
@@ -118,7 +156,10 @@ class ManoHand(nn.Module):
     """smplx MANO for one hand: full 45-D axis-angle pose (no PCA), mean pose added.
 
     `flat_hand_mean=False` matches the official training: a zero pose is MANO's
-    mean hand, not a flat one.
+    mean hand, not a flat one. The 21 joints are regressed from the posed mesh
+    with the file's own joint regressor (`joint_regressor`), as the official
+    `get_coord` does. (The official code takes the right file's regressor for
+    both hands, noting that the released files hold the same one.)
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], is_right: bool) -> None:
@@ -137,13 +178,12 @@ class ManoHand(nn.Module):
                 create_betas=False,
                 create_transl=False,
             )
+        # MANO's own (16, 778) joint regressor; the evaluation builds its joints from it too.
+        self.mano_regressor = np.asarray(arrays["J_regressor"], dtype=np.float64)
         self.register_buffer(
-            "fingertip_vertices",
-            torch.tensor([FINGERTIP_VERTICES[f] for f in FINGERS], dtype=torch.long),
+            "joint_regressor",
+            torch.tensor(joint_regressor(self.mano_regressor), dtype=torch.float32),
             persistent=False,
-        )
-        self.register_buffer(
-            "joint_selection", torch.tensor(JOINT_SELECTION, dtype=torch.long), persistent=False
         )
 
     @property
@@ -154,12 +194,17 @@ class ManoHand(nn.Module):
     def forward(
         self, root_pose: torch.Tensor, hand_pose: torch.Tensor, shape: torch.Tensor
     ) -> ManoHandOutput:
-        """Mesh and joints for root_pose (B, 3), hand_pose (B, 45) axis-angle and shape (B, 10)."""
-        output = self.layer(betas=shape, global_orient=root_pose, hand_pose=hand_pose)
-        tips = output.vertices[:, self.fingertip_vertices]
-        joints = torch.cat((output.joints, tips), dim=1)[:, self.joint_selection]
-        wrist = joints[:, :1]
-        return ManoHandOutput(vertices=output.vertices - wrist, joints=joints - wrist)
+        """Mesh and joints for root_pose (B, 3), hand_pose (B, 45) axis-angle and shape (B, 10).
+
+        The official order: the posed mesh V in MANO's frame (no translation),
+        joints J = R @ V, root = J[wrist]; then both made wrist-relative.
+        """
+        vertices = self.layer(betas=shape, global_orient=root_pose, hand_pose=hand_pose).vertices
+        joints = torch.einsum("jv,bvc->bjc", self.joint_regressor.to(vertices.dtype), vertices)
+        root = joints[:, WRIST]
+        return ManoHandOutput(
+            vertices=vertices - root[:, None], joints=joints - root[:, None], root=root
+        )
 
 
 class ManoPair(nn.Module):

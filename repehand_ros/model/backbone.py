@@ -6,23 +6,27 @@ import timm
 import torch
 from torch import nn
 
-from repehand_ros.model.variants import Variant
+from repehand_ros.model.variants import Architecture
 
 
 class TinyViTBackbone(nn.Module):
-    """timm TinyViT giving (B, C, 7, 7) features for a (B, 3, 224, 224) input.
+    """timm TinyViT giving (B, C, D, D) features for a (B, 3, 32 D, 32 D) input.
 
     timm's `num_classes=0` keeps the head's LayerNorm (`head.norm`), which the
     official model does not have: the whole head is removed so the parameter
     count and the checkpoint keys match the official ones. Weights are never
-    downloaded here; they come from a RepeHand checkpoint.
+    downloaded here; they come from a RepeHand checkpoint (or, for training,
+    an ImageNet TinyViT file the user names).
     """
 
-    def __init__(self, variant: Variant) -> None:
+    def __init__(self, architecture: Architecture) -> None:
         super().__init__()
-        self.model = timm.create_model(variant.timm_name, pretrained=False, num_classes=0)
+        # TinyViT has no size-bound parameters beyond its windows: any multiple of 32 runs.
+        self.model = timm.create_model(
+            architecture.backbone.timm_name, pretrained=False, num_classes=0
+        )
         del self.model.head
-        self.channels = variant.channels
+        self.channels = architecture.variant.channels
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model.forward_features(images)

@@ -6,6 +6,17 @@ saves its own checkpoints in exactly that layout, so one reader serves both.
 Local module names differ from the official ones (see `OFFICIAL_TO_LOCAL`);
 the map is a bijection over the network's keys, checked by the tests against
 the published key list.
+
+The network's architecture (variant, input size, backbone) is read from the
+weights themselves (`read_architecture`), so a checkpoint of any size loads
+without being told what it is.
+
+A checkpoint is untrusted input: it is unpickled with `weights_only=True`,
+which refuses every global but tensors and plain containers. The official
+trainer also saves NumPy's random state (a tuple holding a NumPy array), so
+exactly the NumPy globals that state needs are allowed (`NUMPY_STATE_GLOBALS`);
+a file naming any other global is refused, with that global named, before
+anything in it is unpickled.
 """
 
 from __future__ import annotations
@@ -15,10 +26,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from repehand_ros.mano.joints import NUM_JOINTS
 from repehand_ros.model.network import RepeHandNet
-from repehand_ros.model.variants import DEFAULT_VARIANT, variant_for_channels
+from repehand_ros.model.variants import (
+    DEFAULT_INPUT_SIZE,
+    DEFAULT_VARIANT,
+    HEATMAP_STRIDE,
+    VARIANTS,
+    Architecture,
+    check_input_size,
+    get_variant,
+    variant_for_channels,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +89,30 @@ OFFICIAL_TO_LOCAL: tuple[tuple[str, str], ...] = (
 )
 """(official prefix, local prefix) pairs, official names without the `module.` prefix."""
 
-# Keys whose first dimension is the feature width C: they tell which variant a file holds.
-_CHANNEL_PROBES: tuple[str, ...] = (
-    PARALLEL_PREFIX + _IHPE + "left_stream.conv.weight",
-    PARALLEL_PREFIX + "hand_position_net.conv_r2.0.weight",
+_CHANNELS_KEY = PARALLEL_PREFIX + _IHPE + "left_stream.conv.weight"
+"""(C, C, 1, 1): the feature channels C tell the variant."""
+_HEATMAP_KEY = PARALLEL_PREFIX + "hand_position_net.conv_r2.0.weight"
+"""(21 D, C, 1, 1): the heatmap depth D tells the input size, 32 D."""
+_WINDOW_KEY = PARALLEL_PREFIX + "hand_backbone.model.stages.1.blocks.0.attn.attention_biases"
+"""(heads, window^2): the backbone's stage-1 attention window."""
+
+NUMPY_STATE_GLOBALS: tuple[tuple[Any, str], ...] = (
+    # An ndarray pickles as _reconstruct(ndarray, ...), under the name the saving NumPy used.
+    (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+    (np._core.multiarray._reconstruct, "numpy._core.multiarray._reconstruct"),
+    (np.ndarray, "numpy.ndarray"),
+    (np.dtype, "numpy.dtype"),
+    # numpy.dtype("uint32") builds an instance of this class: the Mersenne Twister's key.
+    (np.dtypes.UInt32DType, "numpy.dtypes.UInt32DType"),
 )
+"""The globals a pickled `numpy.random.get_state()` needs (NumPy 1 and 2 spellings): the
+only ones allowed beyond what `weights_only` allows."""
 
 _MAX_LISTED = 8
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be used: unreadable, wrong layout, or wrong weights."""
+    """A checkpoint file that cannot be used: unreadable, unsafe, wrong layout or weights."""
 
 
 def _swap_prefix(key: str, pairs: tuple[tuple[str, str], ...]) -> str | None:
@@ -109,41 +144,103 @@ def _listed(keys: list[str]) -> str:
     return f"{shown} (and {more} more)" if more > 0 else shown
 
 
-def _read_snapshot(path: Path) -> Mapping[str, Any]:
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return CheckpointError(
+        f"{path} is not a readable PyTorch checkpoint (truncated, damaged or another "
+        f"format?): {reason}"
+    )
+
+
+def read_snapshot(path: str | Path) -> Mapping[str, Any]:
+    """The whole snapshot dict of a checkpoint file, read safely (see the module docstring)."""
+    path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint file not found: {path}")
-    try:
-        snapshot = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for damaged files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint (truncated, damaged or another "
-            f"format?): {reason}"
-        ) from error
+    with torch.serialization.safe_globals(list(NUMPY_STATE_GLOBALS)):
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception as error:  # torch raises many types for damaged files
+            raise _unreadable(path, error) from error
+        if unsafe:
+            raise CheckpointError(
+                f"{path} was refused unread: it names {', '.join(sorted(unsafe))}, which a "
+                f"RepeHand checkpoint never holds and which could run code when loaded"
+            )
+        try:
+            snapshot = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises many types for damaged files
+            raise _unreadable(path, error) from error
     if not isinstance(snapshot, Mapping) or not isinstance(snapshot.get("network"), Mapping):
         found = sorted(map(str, snapshot)) if isinstance(snapshot, Mapping) else type(snapshot)
         raise CheckpointError(
             f"{path} is not a RepeHand checkpoint: expected a dict with a 'network' state "
             f"dict (the official snapshot layout), found {found}"
         )
-    return snapshot["network"]
+    return snapshot
 
 
-def _check_variant(state: Mapping[str, Any], network: RepeHandNet, path: Path) -> None:
-    for probe in _CHANNEL_PROBES:
-        tensor = state.get(probe)
-        if isinstance(tensor, torch.Tensor) and tensor.ndim > 0:
-            channels = int(tensor.shape[0])
-            if channels == network.variant.channels:
-                return
-            found = variant_for_channels(channels)
-            looks_like = f"variant {found.name!r}" if found else "no known variant"
-            raise CheckpointError(
-                f"{path} holds a network with {channels} feature channels, which looks like "
-                f"{looks_like}, but variant {network.variant.name!r} "
-                f"({network.variant.channels} channels) was requested"
-                + (f": pass variant={found.name!r}" if found else "")
-            )
+def _shape_of(state: Mapping[str, Any], key: str, source: str) -> tuple[int, ...]:
+    tensor = state.get(key)
+    if not isinstance(tensor, torch.Tensor) or tensor.ndim < 2:
+        raise CheckpointError(
+            f"{source} is not a RepeHand network in the official layout: no {key}"
+        )
+    return tuple(tensor.shape)
+
+
+def read_architecture(state: Mapping[str, Any], source: str = "checkpoint") -> Architecture:
+    """The architecture an official-layout state dict was saved from, read from its shapes.
+
+    The variant from the feature channels C; the input size 32 D from the heatmap
+    head's 21 D output channels (147 at 224, 168 at 256, 252 at 384); the backbone
+    from the stage-1 attention window (7 for the 224 TinyViTs, 12 and 16 for
+    TinyViT-21M at 384 and 512).
+    """
+    channels = _shape_of(state, _CHANNELS_KEY, source)[0]
+    variant = variant_for_channels(channels)
+    if variant is None:
+        known = ", ".join(f"{v.name} ({v.channels})" for v in VARIANTS.values())
+        raise CheckpointError(
+            f"{source} holds a network with {channels} feature channels, no known variant "
+            f"(known: {known})"
+        )
+    heatmap_channels = _shape_of(state, _HEATMAP_KEY, source)[0]
+    input_size = heatmap_channels // NUM_JOINTS * HEATMAP_STRIDE
+    try:
+        if heatmap_channels % NUM_JOINTS:
+            raise ValueError(f"{heatmap_channels} heatmap channels are not 21 per depth cell")
+        check_input_size(input_size)
+    except ValueError as error:
+        raise CheckpointError(
+            f"{source}: the heatmap head gives no usable input size: {error}"
+        ) from None
+    offsets = _shape_of(state, _WINDOW_KEY, source)[1]
+    window = round(offsets**0.5)
+    backbone = variant.backbone_with_window(window) if window * window == offsets else None
+    if backbone is None:
+        known = ", ".join(f"{b.timm_name} ({b.window**2})" for b in variant.backbones)
+        raise CheckpointError(
+            f"{source}: its backbone's attention biases have {offsets} offsets, which no "
+            f"TinyViT-{variant.name} has (known: {known})"
+        )
+    return Architecture(variant, input_size, backbone)
+
+
+def _check_requested(
+    found: Architecture, variant: str | None, input_size: int | None, source: str
+) -> None:
+    """An explicit variant or input size that disagrees with the file: an error naming both."""
+    wrong = []
+    if variant is not None and get_variant(variant) != found.variant:
+        wrong.append(f"variant {variant!r}")
+    if input_size is not None and input_size != found.input_size:
+        wrong.append(f"input size {input_size}")
+    if wrong:
+        raise CheckpointError(
+            f"{source} holds RepeHand {found.describe()}, but {' and '.join(wrong)} was "
+            f"asked for: leave them unset to take the file's, or use a matching checkpoint"
+        )
 
 
 def convert_official_state(
@@ -190,14 +287,19 @@ def convert_official_state(
 def load_checkpoint(network: RepeHandNet, path: str | Path) -> RepeHandNet:
     """Loads an official or project checkpoint into `network`, strictly; returns `network`.
 
-    The file is read with `weights_only=True`: a checkpoint is untrusted input
-    and must not run code when unpickled.
+    The file's architecture must be the network's; CheckpointError names both otherwise.
     """
     path = Path(path)
-    state = _read_snapshot(path)
-    _check_variant(state, network, path)
+    state = read_snapshot(path)["network"]
+    found = read_architecture(state, str(path))
+    if found != network.architecture:
+        raise CheckpointError(
+            f"{path} holds RepeHand {found.describe()} ({found.backbone.timm_name}), but the "
+            f"network is {network.architecture.describe()} "
+            f"({network.architecture.backbone.timm_name})"
+        )
     network.load_state_dict(convert_official_state(state, network, source=str(path)), strict=True)
-    logger.info("loaded RepeHand %s weights from %s", network.variant.name, path)
+    logger.info("loaded RepeHand %s weights from %s", found.describe(), path)
     return network
 
 
@@ -213,13 +315,27 @@ def save_checkpoint(network: RepeHandNet, path: str | Path, **extras: Any) -> Pa
 
 def load_model(
     checkpoint: str | Path | None = None,
-    variant: str = DEFAULT_VARIANT,
+    variant: str | None = None,
     device: str | torch.device = "cpu",
+    input_size: int | None = None,
 ) -> RepeHandNet:
-    """The RepeHand network in eval mode, with weights from `checkpoint` or random ones if None."""
-    network = RepeHandNet(variant)
-    if checkpoint is not None:
-        load_checkpoint(network, checkpoint)
-    else:
-        logger.warning("RepeHand %s network has random weights (no checkpoint given)", variant)
+    """The RepeHand network in eval mode, with weights from `checkpoint` or random ones if None.
+
+    A checkpoint's architecture is read from the file; `variant` and `input_size`,
+    when given, must agree with it. Random weights default to 5m at 224.
+    """
+    if checkpoint is None:
+        network = RepeHandNet(variant or DEFAULT_VARIANT, input_size or DEFAULT_INPUT_SIZE)
+        logger.warning(
+            "RepeHand %s network has random weights (no checkpoint given)",
+            network.architecture.describe(),
+        )
+        return network.to(device).eval()
+    path = Path(checkpoint)
+    state = read_snapshot(path)["network"]
+    found = read_architecture(state, str(path))
+    _check_requested(found, variant, input_size, str(path))
+    network = RepeHandNet(architecture=found)
+    network.load_state_dict(convert_official_state(state, network, source=str(path)), strict=True)
+    logger.info("loaded RepeHand %s weights from %s", found.describe(), path)
     return network.to(device).eval()

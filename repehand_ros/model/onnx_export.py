@@ -1,4 +1,9 @@
-"""ONNX export of the RepeHand network, with a dynamic batch size."""
+"""ONNX export of the RepeHand network, with a dynamic batch size, and TensorRT engines.
+
+The input size is the network's own (a checkpoint's architecture): the file's
+input is (batch, 3, S, S) with S fixed, and whoever runs the file reads S from
+it (`onnx_input_size`), so nothing downstream assumes 224.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from torch import nn
 
 from repehand_ros.model.network import RepeHandNet
 from repehand_ros.model.outputs import OUTPUT_NAMES
-from repehand_ros.model.variants import INPUT_SIZE
+from repehand_ros.model.variants import VARIANT_METADATA_KEY, input_size_of_shape
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +79,15 @@ def export_onnx(
 ) -> Path:
     """Writes `network` as one self-contained ONNX file at `path`; returns the path.
 
-    Input `images` (batch, 3, 224, 224) float32 RGB in [0, 1]; outputs named as
+    Input `images` (batch, 3, S, S), S = network.input_size, float32 RGB in [0, 1]; outputs named as
     `repehand_ros.model.outputs.OUTPUT_NAMES`, batch dimension dynamic. The
     network's training/eval modes are the same after the call as before.
     """
     path = Path(path)
     wrapper = _FlatOutputs(network)
     device = next(network.parameters()).device
-    example = torch.rand(example_batch, 3, INPUT_SIZE, INPUT_SIZE, device=device)
+    size = network.input_size
+    example = torch.rand(example_batch, 3, size, size, device=device)
     with (
         _eval_mode_restored(wrapper),
         torch.no_grad(),
@@ -94,7 +100,7 @@ def export_onnx(
         # The TorchScript-based exporter: ONNX Runtime fuses its graph of this network
         # better (about 19 ms against 24 ms per frame on a 2-core CPU, bench/model_speed.py)
         # than the graph of the dynamo-based one. Its tracer warns about TinyViT's padding
-        # test, which depends only on the fixed 224 x 224 input size: a constant here.
+        # test, which depends only on the fixed input size: a constant here.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             wrapper,
@@ -109,12 +115,28 @@ def export_onnx(
             },
             dynamo=False,
         )
-    logger.info("exported RepeHand %s network to %s", network.variant.name, path)
+    _add_metadata(path, {VARIANT_METADATA_KEY: network.variant.name})
+    logger.info("exported RepeHand %s network to %s", network.architecture.describe(), path)
     return path
+
+
+def _add_metadata(path: Path, entries: dict[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    for key, value in entries.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
 
 
 class ExportCheckError(RuntimeError):
     """An exported network that does not reproduce PyTorch's outputs."""
+
+
+def _check_images(network: RepeHandNet) -> torch.Tensor:
+    size = network.input_size
+    return torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
 
 
 def _reference_outputs(network: RepeHandNet, images: torch.Tensor) -> dict[str, np.ndarray]:
@@ -143,7 +165,7 @@ def check_onnx(network: RepeHandNet, path: str | Path, atol: float = 1e-3) -> fl
     """
     import onnxruntime
 
-    images = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    images = _check_images(network)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     outputs = session.run(None, {INPUT_NAME: images.numpy()})
     names = [output.name for output in session.get_outputs()]
@@ -154,7 +176,8 @@ def check_onnx(network: RepeHandNet, path: str | Path, atol: float = 1e-3) -> fl
 def build_tensorrt_engine(
     onnx_path: str | Path, engine_path: str | Path, fp16: bool = False, max_batch: int = 2
 ) -> Path:
-    """A TensorRT engine from the ONNX file (dynamic batch 1..max_batch), for a Jetson.
+    """A TensorRT engine from the ONNX file (dynamic batch 1..max_batch, the file's crop
+    size), for a Jetson.
 
     Needs the `tensorrt` Python package and a CUDA GPU (NVIDIA's JetPack has both).
     """
@@ -176,7 +199,11 @@ def build_tensorrt_engine(
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
-    shape = (3, INPUT_SIZE, INPUT_SIZE)
+    try:
+        size = input_size_of_shape(tuple(network.get_input(0).shape), str(onnx_path))
+    except ValueError as error:
+        raise ExportCheckError(str(error)) from error
+    shape = (3, size, size)
     profile.set_shape(INPUT_NAME, (1, *shape), (1, *shape), (max_batch, *shape))
     config.add_optimization_profile(profile)
     serialized = builder.build_serialized_network(network, config)
@@ -193,7 +220,7 @@ def check_tensorrt_engine(network: RepeHandNet, engine_path: str | Path, atol: f
     runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
     engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
     context = engine.create_execution_context()
-    images = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    images = _check_images(network)
     device_images = images.cuda().contiguous()
     context.set_input_shape(INPUT_NAME, tuple(device_images.shape))
     context.set_tensor_address(INPUT_NAME, device_images.data_ptr())

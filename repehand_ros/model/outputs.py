@@ -19,14 +19,16 @@ class HandPrediction:
 
     Attributes:
         joints_hm: (B, 21, 3) soft-argmax joint positions (x, y, z) in heatmap cells
-            (0..6 on each axis of the 7x7x7 grid; x, y span the 224-pixel crop),
-            joints in `repehand_ros.mano.joints.JOINT_NAMES` order.
+            (0..D-1 on each axis of the D x D x D grid, D = input size / 32: 7 at 224;
+            cell i of x, y is crop pixel 32 i), `repehand_ros.mano.joints.JOINT_NAMES` order.
         root_rotmat: (B, 3, 3) global (wrist) rotation of the MANO hand.
         pose_rotmat: (B, 15, 3, 3) rotations of the 15 finger joints, MANO joint order.
         root_pose: (B, 3) `root_rotmat` as an axis-angle vector in radians.
         hand_pose: (B, 45) `pose_rotmat` as 15 axis-angle vectors in radians, flattened.
         shape: (B, 10) MANO shape coefficients (betas).
-        cam: (B, 3) weak-perspective camera (scale, tx, ty) in heatmap units.
+        cam: (B, 3) weak-perspective camera (scale, tx, ty) in heatmap units: it projects
+            the MANO joints in MANO's own frame, x = scale * X + tx, y = scale * Y + ty
+            (`repehand_ros.mano.layer.ManoHandOutput.mano_frame_joints`).
     """
 
     joints_hm: Any

@@ -1,8 +1,10 @@
 """Where the network runs: PyTorch (CPU, CUDA, fp16 on CUDA) or ONNX Runtime.
 
-A backend takes a batch of crops (N, 3, 224, 224) float32 RGB in [0, 1] as a
+A backend takes a batch of crops (N, 3, S, S) float32 RGB in [0, 1] as a
 numpy array and returns the network's outputs as numpy arrays in a
 `RepeHandOutput`, so every later stage is the same whatever ran the network.
+S is the network's input size (`input_size`: the checkpoint's, or the
+exported file's), and its heatmap grid has S / 32 cells per axis.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from typing import Protocol
 import numpy as np
 
 from repehand_ros.model.outputs import OUTPUT_NAMES, RepeHandOutput
+from repehand_ros.model.variants import (
+    HEATMAP_STRIDE,
+    VARIANT_METADATA_KEY,
+    input_size_of_shape,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +42,12 @@ class BackendError(RuntimeError):
 class NetworkBackend(Protocol):
     name: str
     """For TwoHandMesh.backend, e.g. "torch-cuda-fp16" or "onnxruntime-tensorrt"."""
+    input_size: int
+    """Side S of the square crops the network takes, pixels."""
+    heatmap_size: int
+    """Cells per axis of its heatmap grid (S / 32): 2D outputs are in these units."""
+    variant_name: str
+    """The network's size, e.g. "5m" ("unknown" for an exported file that does not say)."""
 
     def __call__(self, crops: np.ndarray) -> RepeHandOutput: ...
 
@@ -65,6 +78,9 @@ class TorchBackend:
         self.network = network.to(self.device).eval()
         self.fp16 = fp16
         self.name = f"torch-{device}" + ("-fp16" if fp16 else "")
+        self.input_size: int = network.input_size
+        self.heatmap_size: int = network.heatmap_size
+        self.variant_name: str = network.variant.name
 
     def __call__(self, crops: np.ndarray) -> RepeHandOutput:
         torch = self._torch
@@ -110,7 +126,15 @@ class OnnxRuntimeBackend:
             raise BackendError(
                 f"{onnx_path} is not a RepeHand export: outputs {names}, expected {OUTPUT_NAMES}"
             )
-        self.input_name = self.session.get_inputs()[0].name
+        network_input = self.session.get_inputs()[0]
+        self.input_name = network_input.name
+        try:
+            self.input_size = input_size_of_shape(network_input.shape, str(onnx_path))
+        except ValueError as error:
+            raise BackendError(str(error)) from error
+        self.heatmap_size = self.input_size // HEATMAP_STRIDE
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.variant_name = metadata.get(VARIANT_METADATA_KEY, "unknown")
         self.name = f"onnxruntime-{provider}"
 
     def __call__(self, crops: np.ndarray) -> RepeHandOutput:
@@ -122,12 +146,13 @@ class OnnxRuntimeBackend:
 def cached_onnx_export(network, checkpoint: Path | None, cache_dir: Path) -> Path:
     """The network exported to ONNX once per checkpoint file, reused afterwards.
 
-    The cache key is the checkpoint's content hash and the variant, so a new
-    checkpoint is exported again and an unchanged one is not.
+    The cache key is the checkpoint's content hash and the architecture, so a
+    new checkpoint is exported again and an unchanged one is not.
     """
     from repehand_ros.model.onnx_export import export_onnx
 
-    digest = hashlib.sha256(network.variant.name.encode())
+    architecture = network.architecture
+    digest = hashlib.sha256(f"{architecture.describe()} {architecture.backbone.timm_name}".encode())
     if checkpoint is not None:
         with open(checkpoint, "rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):
@@ -136,7 +161,8 @@ def cached_onnx_export(network, checkpoint: Path | None, cache_dir: Path) -> Pat
         digest.update(b"random-weights")
         for value in network.state_dict().values():
             digest.update(value.detach().cpu().numpy().tobytes())
-    path = Path(cache_dir) / f"repehand-{network.variant.name}-{digest.hexdigest()[:16]}.onnx"
+    name = f"repehand-{network.variant.name}-{network.input_size}-{digest.hexdigest()[:16]}.onnx"
+    path = Path(cache_dir) / name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".onnx.partial")

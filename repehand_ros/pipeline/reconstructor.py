@@ -43,6 +43,7 @@ from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.crop import CropTransform
 from repehand_ros.geometry.placement import PlacementError, place_hand, place_two_hands
 from repehand_ros.model.outputs import RepeHandOutput
+from repehand_ros.model.variants import check_input_size, get_variant
 from repehand_ros.pipeline.backends import (
     BACKENDS,
     BackendError,
@@ -85,7 +86,12 @@ class ReconstructorConfig:
     """Folder holding MANO_RIGHT.pkl and MANO_LEFT.pkl."""
     checkpoint: Path | None = None
     """RepeHand checkpoint (official snapshot or this project's); None: random weights."""
-    variant: str = "5m"
+    variant: str | None = None
+    """Network size; None: the checkpoint's (5m with random weights). A value that
+    disagrees with the checkpoint is an error."""
+    input_size: int | None = None
+    """Crop size in pixels; None: the checkpoint's (224 with random weights). A value that
+    disagrees with the checkpoint is an error."""
     device: str = "auto"
     """"auto" (CUDA when available), "cpu" or "cuda"."""
     backend: str = "torch"
@@ -108,6 +114,10 @@ class ReconstructorConfig:
             raise ValueError(f"backend must be one of {backends}, got {self.backend!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
+        if self.variant is not None:
+            get_variant(self.variant)
+        if self.input_size is not None:
+            check_input_size(self.input_size)
         for name in ("mano_dir", "checkpoint", "onnx_file", "cache_dir"):
             value = getattr(self, name)
             if value is not None:
@@ -185,7 +195,7 @@ class HandReconstructor(Closeable):
         config = self.config
         device = resolve_device(config.device)
         if config.backend == "torch":
-            network = load_model(config.checkpoint, config.variant, device=device)
+            network = load_model(config.checkpoint, config.variant, device, config.input_size)
             return TorchBackend(network, device, fp16=config.fp16)
         if config.fp16:
             raise BackendError("fp16 applies to the torch backend; export for TensorRT instead")
@@ -196,7 +206,7 @@ class HandReconstructor(Closeable):
             self._torch.set_num_threads(1)
         onnx_file = config.onnx_file
         if onnx_file is None:
-            network = load_model(config.checkpoint, config.variant)
+            network = load_model(config.checkpoint, config.variant, input_size=config.input_size)
             onnx_file = cached_onnx_export(network, config.checkpoint, config.cache_dir)
         elif not onnx_file.is_file():
             raise BackendError(f"ONNX file not found: {onnx_file} (write one with repehand export)")
@@ -211,10 +221,16 @@ class HandReconstructor(Closeable):
         return self.mano.right.faces, self.mano.left.faces
 
     @property
+    def input_size(self) -> int | None:
+        """Side of the network's square crops, pixels (the checkpoint's); None without a
+        network (backend "keypoints")."""
+        return None if self.backend is None else self.backend.input_size
+
+    @property
     def backend_name(self) -> str:
         if self.backend is None:
             return KEYPOINT_BACKEND_NAME
-        return f"repehand-{self.config.variant}/{self.backend.name}"
+        return f"repehand-{self.backend.variant_name}/{self.backend.name}"
 
     def reconstruct(
         self, image: np.ndarray, camera: PinholeCamera | None, timestamp: float
@@ -244,7 +260,9 @@ class HandReconstructor(Closeable):
             output: RepeHandOutput | None = None
             if plan is not None:
                 assert self.backend is not None
-                crops = [CropTransform(planned.box) for planned in plan.crops]
+                crops = [
+                    CropTransform(planned.box, self.backend.input_size) for planned in plan.crops
+                ]
                 batch = np.stack([crop.warp(image) for crop in crops])
                 batch = batch.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
                 output = self.backend(batch)
@@ -313,14 +331,18 @@ class HandReconstructor(Closeable):
                     torch.from_numpy(shape[None]),
                 )
             joints_rel = mesh.joints[0].numpy().astype(np.float64)
+            # The camera was trained to project the joints in MANO's own frame (root added
+            # back), not the wrist-relative ones: see geometry.placement.
             cam = prediction.cam[index].astype(np.float64)
-            projected_hm = joints_rel[:, :2] * cam[0] + cam[1:3]
+            projected_hm = mesh.mano_frame_joints[0, :, :2].numpy() * cam[0] + cam[1:3]
             found[side] = {
                 "detection": detection,
                 "crop_index": index,
                 "joints_rel": joints_rel,
                 "vertices_rel": mesh.vertices[0].numpy().astype(np.float64),
-                "keypoints_px": crops[index].heatmap_to_image(projected_hm),
+                "keypoints_px": crops[index].heatmap_to_image(
+                    projected_hm, self.backend.heatmap_size
+                ),
                 "confidence": hand_confidence(
                     detection.score, prediction.joints_hm[index, :, :2], projected_hm
                 ),

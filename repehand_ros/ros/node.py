@@ -246,9 +246,9 @@ class HandsNode(LifecycleNode):
         self.mailbox.reopen()
         self._activated_at = time.monotonic()
         self._work_done = self.model_thread.start(self._work)
-        self.get_logger().info(
-            f"active: {self.reconstructor.backend_name}, images on {self._image_topic()}"
-        )
+        crops = self.reconstructor.input_size
+        network = self.reconstructor.backend_name + (f" on {crops} px crops" if crops else "")
+        self.get_logger().info(f"active: {network}, images on {self._image_topic()}")
         return result
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:

@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from repehand_ros.detection import DetectionConfig
+from repehand_ros.model.variants import (
+    HEATMAP_STRIDE,
+    MAX_INPUT_SIZE,
+    MIN_INPUT_SIZE,
+    check_input_size,
+)
 from repehand_ros.pipeline.reconstructor import ReconstructorConfig
 from repehand_ros.pipeline.smoothing import SmoothingConfig
 
@@ -43,6 +49,19 @@ def roi_box(value: Any) -> str | None:
         return "must be empty or four numbers: x_min, y_min, x_max, y_max (pixels)"
     if values[2] <= values[0] or values[3] <= values[1]:
         return "must have x_max > x_min and y_max > y_min"
+    return None
+
+
+def input_size(value: Any) -> str | None:
+    if value == 0:
+        return None
+    try:
+        check_input_size(value)
+    except ValueError:
+        return (
+            f"must be 0 (the checkpoint's) or a multiple of {HEATMAP_STRIDE} in "
+            f"[{MIN_INPUT_SIZE}, {MAX_INPUT_SIZE}]"
+        )
     return None
 
 
@@ -75,7 +94,21 @@ PARAMETERS: tuple[Parameter, ...] = (
         "plumbing only, the hands are meaningless",
     ),
     Parameter("mano_dir", "weights/mano", "folder with MANO_RIGHT.pkl and MANO_LEFT.pkl"),
-    Parameter("variant", "5m", "network size the checkpoint has", one_of("5m", "11m", "21m")),
+    Parameter(
+        "variant",
+        "",
+        "network size: empty takes the checkpoint's (5m with random weights); a size that "
+        "disagrees with the checkpoint is an error",
+        one_of("", "5m", "11m", "21m"),
+    ),
+    Parameter(
+        "input_size",
+        0,
+        "crop size the network takes, pixels: 0 takes the checkpoint's (224 for the official "
+        "TinyViT checkpoints; 224 with random weights); otherwise a multiple of 32 that must "
+        "agree with the checkpoint",
+        input_size,
+    ),
     Parameter(
         "device",
         "auto",
@@ -215,7 +248,8 @@ def reconstructor_config(values: Mapping[str, Any]) -> ReconstructorConfig:
     return ReconstructorConfig(
         mano_dir=Path(values["mano_dir"]),
         checkpoint=Path(checkpoint) if checkpoint else None,
-        variant=values["variant"],
+        variant=values["variant"] or None,
+        input_size=values["input_size"] or None,
         device=values["device"],
         backend=values["backend"],
         fp16=values["fp16"],

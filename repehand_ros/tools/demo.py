@@ -35,7 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from repehand_ros.tools.cli import CommandError
+from repehand_ros.tools.cli import CommandError, add_architecture_options
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ PARTIAL = ".partial"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repehand_ros.model.variants import DEFAULT_VARIANT, VARIANTS
     from repehand_ros.pipeline.backends import BACKENDS, DEVICES
     from repehand_ros.visualization.render import RENDERERS
 
@@ -80,12 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="official RepeHand snapshot or a checkpoint saved by this project "
         "(default: random weights, which only show that the tool runs)",
     )
-    parser.add_argument(
-        "--variant",
-        choices=sorted(VARIANTS),
-        default=DEFAULT_VARIANT,
-        help="network size the checkpoint was trained with (default: %(default)s)",
-    )
+    add_architecture_options(parser)
     parser.add_argument(
         "--mano-dir",
         type=Path,
@@ -555,6 +549,7 @@ def _build_reconstructor(args: argparse.Namespace):
             mano_dir=args.mano_dir,
             checkpoint=args.checkpoint,
             variant=args.variant,
+            input_size=args.input_size,
             device=args.device,
             backend=args.backend,
             min_confidence=args.min_confidence,
@@ -613,6 +608,7 @@ def run(args: argparse.Namespace) -> int:
                     "input": str(args.input),
                     "kind": kind,
                     "backend": reconstructor.backend_name,
+                    "input_size": reconstructor.input_size,
                     "renderer": renderer.name,
                 },
             )

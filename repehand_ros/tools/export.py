@@ -6,22 +6,22 @@ import argparse
 import logging
 from pathlib import Path
 
-from repehand_ros.tools.cli import CommandError
+from repehand_ros.tools.cli import CommandError, add_architecture_options
 
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from repehand_ros.model.onnx_export import DEFAULT_OPSET
-    from repehand_ros.model.variants import DEFAULT_VARIANT, VARIANTS
 
     parser = subparsers.add_parser(
         "export",
         help="export the network to ONNX",
         description=(
             "Export the RepeHand network to one self-contained ONNX file with a dynamic batch "
-            "size: input 'images' (batch, 3, 224, 224) float32 RGB in [0, 1], one output per "
-            "predicted quantity (right_joints_hm, ..., relative_translation)."
+            "size: input 'images' (batch, 3, S, S) float32 RGB in [0, 1], S the network's input "
+            "size (224 for the official TinyViT checkpoints; read from the checkpoint), one "
+            "output per predicted quantity (right_joints_hm, ..., relative_translation)."
         ),
     )
     parser.add_argument(
@@ -34,12 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="official RepeHand snapshot or a checkpoint saved by this project "
         "(default: random weights, for testing the toolchain only)",
     )
-    parser.add_argument(
-        "--variant",
-        choices=sorted(VARIANTS),
-        default=DEFAULT_VARIANT,
-        help="network size the checkpoint was trained with (default: %(default)s)",
-    )
+    add_architecture_options(parser)
     parser.add_argument(
         "--opset",
         type=int,
@@ -84,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if not out.parent.is_dir():
             raise CommandError(f"folder {out.parent} does not exist")
     try:
-        network = load_model(args.checkpoint, variant=args.variant)
-    except CheckpointError as error:
+        network = load_model(args.checkpoint, variant=args.variant, input_size=args.input_size)
+    except (CheckpointError, ValueError) as error:
         raise CommandError(str(error)) from error
     # Written under a temporary name and renamed only once checked: an interrupted or
     # failed export never leaves a file that looks finished.

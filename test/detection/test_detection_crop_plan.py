@@ -28,13 +28,13 @@ def test_far_apart_hands_get_a_crop_each_and_stay_big_in_the_network_input():
     boxes = {RIGHT: hand_at(140), LEFT: hand_at(1140)}
     one_crop = plan_crops(boxes, min_hand_fraction=0.0)
     assert one_crop.shared
-    size_shared = one_crop.crops[0].input_size_of(boxes[RIGHT])
+    size_shared = one_crop.crops[0].input_size_of(boxes[RIGHT], 224)
     plan = plan_crops(boxes)
     assert not plan.shared and [crop.sides for crop in plan.crops] == [(RIGHT,), (LEFT,)]
     right_crop, left_crop = plan.crop_for(RIGHT), plan.crop_for(LEFT)
     assert right_crop is not None and left_crop is not None
     assert right_crop.box.center == boxes[RIGHT].center
-    size_own = right_crop.input_size_of(boxes[RIGHT])
+    size_own = right_crop.input_size_of(boxes[RIGHT], 224)
     # What it fixes: from 24 input pixels (under one heatmap cell) to 179.
     assert size_shared == pytest.approx(224 * 120 / (1.25 * 1120))
     assert size_own == pytest.approx(224 / 1.25)

@@ -172,7 +172,7 @@ def test_weak_perspective_output_of_the_network_lands_the_hand():
     for seed in range(5):
         hand = posed_hand(seed)
         seen = CAMERA.project(hand + truth)  # where the hand is in the (distorted) image
-        crop = CropTransform(crop_box_around([Box(*seen.min(axis=0), *seen.max(axis=0))]))
+        crop = CropTransform(crop_box_around([Box(*seen.min(axis=0), *seen.max(axis=0))]), 224)
         in_cells = crop.to_crop(seen) / 32.0
         # The network's weak-perspective camera: the best (s, tx, ty) with X * s + t ~ cells.
         design = np.zeros((2 * NUM_JOINTS, 3))
@@ -180,7 +180,7 @@ def test_weak_perspective_output_of_the_network_lands_the_hand():
         design[:NUM_JOINTS, 1], design[NUM_JOINTS:, 2] = 1.0, 1.0
         (scale, tx, ty), *_ = np.linalg.lstsq(design, in_cells.T.ravel(), rcond=None)
         network_2d = hand[:, :2] * scale + (tx, ty)
-        found = place_hand(hand, crop.heatmap_to_image(network_2d), CAMERA)
+        found = place_hand(hand, crop.heatmap_to_image(network_2d, 7), CAMERA)
         # Within 5 mm here; reading cell i as its centre (i + 0.5) * 32 would miss by 1.3-2.5 cm.
         assert np.linalg.norm(found - truth) < 0.01, (seed, found, truth)
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from repehand_ros.mano.joints import JOINT_NAMES
-from repehand_ros.mano.layer import ManoPair
+from repehand_ros.mano.layer import EVALUATION_FINGERTIP_VERTICES, ManoPair, joint_regressor
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +28,63 @@ def _mano_output(pair, hand, batch=2):
     return layer(root, pose, shape), layer.layer(betas=shape, global_orient=root, hand_pose=pose)
 
 
+# MANO's own 16 joints: 0 wrist, 1-3 index, 4-6 middle, 7-9 pinky, 10-12 ring, 13-15 thumb.
+_MANO_FIRST_KNUCKLE = {"thumb": 13, "index": 1, "middle": 4, "ring": 10, "pinky": 7}
+_TIPS = {"thumb": 745, "index": 317, "middle": 445, "ring": 556, "pinky": 673}
+
+
+def _regressed_by_hand(regressor: np.ndarray, vertices: torch.Tensor) -> torch.Tensor:
+    """The 21 official joints written out joint by joint: MANO's rows, then the tip vertices."""
+    mano = torch.einsum("jv,bvc->bjc", torch.as_tensor(regressor, dtype=vertices.dtype), vertices)
+    joints = [mano[:, 0]]
+    for finger, first in _MANO_FIRST_KNUCKLE.items():
+        joints += [mano[:, first], mano[:, first + 1], mano[:, first + 2]]
+        joints.append(vertices[:, _TIPS[finger]])
+    return torch.stack(joints, dim=1)
+
+
 @pytest.mark.parametrize("hand", ["right", "left"])
-def test_21_joints_in_repehand_order_relative_to_the_wrist(pair, hand):
+def test_21_joints_are_regressed_from_the_posed_mesh_relative_to_their_wrist(
+    pair, mano_arrays, hand
+):
     ours, raw = _mano_output(pair, hand)
     assert ours.vertices.shape == (2, 778, 3) and ours.joints.shape == (2, 21, 3)
-    wrist = raw.joints[:, 0]
+    assert ours.root.shape == (2, 3)
+    expected = _regressed_by_hand(mano_arrays[hand]["J_regressor"], raw.vertices)
+    assert JOINT_NAMES[0] == "wrist" and JOINT_NAMES[4] == "thumb_4"
+    torch.testing.assert_close(ours.root, expected[:, 0])
+    torch.testing.assert_close(ours.joints, expected - expected[:, :1])
+    torch.testing.assert_close(ours.vertices, raw.vertices - expected[:, :1])
+    torch.testing.assert_close(ours.mano_frame_joints, expected)
     assert torch.equal(ours.joints[:, 0], torch.zeros(2, 3))
-    torch.testing.assert_close(ours.vertices, raw.vertices - wrist[:, None])
-    # MANO's own joints: 13-15 thumb, 1-3 index, 4-6 middle, 10-12 ring, 7-9 pinky.
-    mano_index = {"thumb": 13, "index": 1, "middle": 4, "ring": 10, "pinky": 7}
-    tips = {"thumb": 745, "index": 317, "middle": 445, "ring": 556, "pinky": 673}
-    for finger, first in mano_index.items():
-        for k in range(1, 4):
-            joint = JOINT_NAMES.index(f"{finger}_{k}")
-            torch.testing.assert_close(ours.joints[:, joint], raw.joints[:, first + k - 1] - wrist)
-        tip = JOINT_NAMES.index(f"{finger}_4")
-        torch.testing.assert_close(ours.joints[:, tip], raw.vertices[:, tips[finger]] - wrist)
+
+
+@pytest.mark.parametrize("hand", ["right", "left"])
+def test_the_kinematic_skeleton_is_not_what_the_joints_are(pair, hand):
+    """smplx's posed skeleton (the old joints) differs from the regressed joints on a bent hand:
+    the test can tell the two apart."""
+    ours, raw = _mano_output(pair, hand)
+    skeleton_wrist = raw.joints[:, 0]
+    assert (ours.root - skeleton_wrist).norm(dim=-1).max() > 1e-4
+    skeleton_index_2 = raw.joints[:, 2] - skeleton_wrist
+    assert (ours.joints[:, JOINT_NAMES.index("index_2")] - skeleton_index_2).norm(
+        dim=-1
+    ).max() > 1e-4
+
+
+def test_regressor_rows_and_the_evaluation_variant(mano_arrays):
+    regressor = mano_arrays["right"]["J_regressor"]
+    rows = joint_regressor(regressor)
+    assert rows.shape == (21, 778)
+    np.testing.assert_array_equal(rows[JOINT_NAMES.index("ring_1")], regressor[10])
+    np.testing.assert_array_equal(rows[JOINT_NAMES.index("thumb_3")], regressor[15])
+    assert rows[JOINT_NAMES.index("middle_4"), 445] == 1.0 and rows[12].sum() == 1.0
+    evaluation = joint_regressor(regressor, EVALUATION_FINGERTIP_VERTICES)
+    assert evaluation[JOINT_NAMES.index("middle_4"), 444] == 1.0
+    different = np.flatnonzero(np.any(evaluation != rows, axis=1))
+    assert different.tolist() == [JOINT_NAMES.index("middle_4")]
+    with pytest.raises(ValueError, match=r"\(16, 778\)"):
+        joint_regressor(regressor[:15])
 
 
 def test_zero_pose_is_the_mean_hand_not_a_flat_one(pair, mano_arrays):

@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+import os
 import pickle
+import zipfile
 
+import numpy as np
 import pytest
 import torch
-from fixtures.checkpoints import write_official_snapshot
+from fixtures.checkpoints import (
+    make_official_state,
+    official_keys_at,
+    write_official_snapshot,
+)
 
 from repehand_ros.model.checkpoint import (
     CheckpointError,
+    convert_official_state,
+    load_checkpoint,
     load_model,
     local_to_official,
     official_to_local,
+    read_snapshot,
     save_checkpoint,
 )
 from repehand_ros.model.network import RepeHandNet
@@ -85,13 +95,94 @@ def test_missing_unexpected_and_misshapen_keys_are_named_in_one_error(official_s
 
 def test_keys_without_the_dataparallel_prefix_are_refused(official_state, tmp_path):
     state = {key.removeprefix("module."): value for key, value in official_state.items()}
-    with pytest.raises(CheckpointError, match=r"356 missing.*356 unexpected"):
+    with pytest.raises(CheckpointError, match=r"not a RepeHand network in the official layout"):
         load_model(_snapshot_with(tmp_path, state))
+    with pytest.raises(CheckpointError, match=r"356 missing.*356 unexpected"):
+        convert_official_state(state, RepeHandNet("5m"))
 
 
-def test_checkpoint_of_another_variant_says_which_variant_it_looks_like(official_snapshot):
-    with pytest.raises(CheckpointError, match=r"looks like variant '5m'.*'11m'.*variant='5m'"):
+def test_the_architecture_is_read_from_the_file(official_snapshot):
+    network = load_model(official_snapshot)
+    assert network.variant.name == "5m" and network.input_size == 224
+    assert network.heatmap_size == 7
+
+
+def test_a_requested_variant_or_size_that_disagrees_with_the_file_names_both(official_snapshot):
+    with pytest.raises(CheckpointError, match=r"holds RepeHand 5m at 224 px.*variant '11m'"):
         load_model(official_snapshot, variant="11m")
+    with pytest.raises(CheckpointError, match=r"holds RepeHand 5m at 224 px.*input size 256"):
+        load_model(official_snapshot, input_size=256)
+    with pytest.raises(CheckpointError, match=r"5m at 224 px.*but the network is 5m at 256 px"):
+        load_checkpoint(RepeHandNet("5m", input_size=256), official_snapshot)
+
+
+@pytest.fixture(scope="module")
+def snapshot_256(official_keys, tmp_path_factory):
+    state = make_official_state(official_keys_at(official_keys, 256), seed=2)
+    path = tmp_path_factory.mktemp("checkpoints") / "snapshot_256.pth.tar"
+    return write_official_snapshot(path, state), state
+
+
+def test_a_snapshot_at_256_loads_strictly_and_runs_on_256_crops(snapshot_256):
+    path, state = snapshot_256
+    assert state["module.hand_position_net.conv_r2.0.weight"].shape[0] == 168
+    network = load_model(path)
+    assert (network.input_size, network.heatmap_size) == (256, 8)
+    local = network.state_dict()
+    for key, value in state.items():
+        assert torch.equal(local[official_to_local(key)], value), key
+    with torch.no_grad():
+        output = network(torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(0)))
+    joints = output.right.joints_hm
+    assert joints.shape == (1, 21, 3)
+    assert float(joints.min()) >= 0.0 and float(joints.max()) <= 7.0
+    with pytest.raises(ValueError, match=r"\(B, 3, 256, 256\)"):
+        network(torch.rand(1, 3, 224, 224))
+
+
+def test_a_heatmap_head_that_gives_no_input_size_is_refused(official_keys, tmp_path):
+    keys = dict(official_keys)
+    for name in ("module.hand_position_net.conv_r2.0.weight",):
+        shape, dtype = keys[name]
+        keys[name] = ((150, *shape[1:]), dtype)
+    path = _snapshot_with(tmp_path, make_official_state(keys))
+    with pytest.raises(CheckpointError, match=r"150 heatmap channels are not 21 per depth cell"):
+        load_model(path)
+
+
+def test_the_official_trainers_extras_are_accepted_and_ignored(official_snapshot):
+    snapshot = read_snapshot(official_snapshot)
+    assert set(snapshot) == {
+        "network",
+        "epoch",
+        "optimizer",
+        "torch_rng_state",
+        "numpy_rng_state",
+        "random_rng_state",
+        "dataloader_seed",
+    }
+    assert isinstance(snapshot["numpy_rng_state"][1], np.ndarray)
+    assert snapshot["optimizer"]["state"][0]["exp_avg"].shape == (3,)
+    assert "module.mano_layer_right.shapedirs" in snapshot["network"]
+
+
+def _renamed_numpy_globals(source, target):
+    """`source` re-written as NumPy 1 writes its globals (numpy.core, not numpy._core)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("data.pkl"):
+                assert b"numpy._core.multiarray" in data
+                data = data.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+            zout.writestr(item, data)
+    return target
+
+
+def test_a_snapshot_saved_by_numpy_1_loads(official_snapshot, tmp_path):
+    path = _renamed_numpy_globals(official_snapshot, tmp_path / "numpy1.pth.tar")
+    snapshot = read_snapshot(path)
+    assert snapshot["numpy_rng_state"][0] == "MT19937"
+    assert load_model(path).input_size == 224
 
 
 @pytest.mark.parametrize(
@@ -123,16 +214,30 @@ def test_a_file_without_network_weights_is_refused(tmp_path):
 
 
 class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
     def __reduce__(self):
-        return (exec, ("import pathlib; pathlib.Path(__file__ + '.ran').touch()",))
+        return (os.system, (f"touch {self.marker}",))
 
 
-def test_a_pickle_that_runs_code_is_refused_without_running_it(tmp_path):
-    path = tmp_path / "evil.pth"
-    torch.save({"network": {"x": _Payload()}}, path, pickle_module=pickle)
-    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
-        load_model(path)
-    assert not list(tmp_path.glob("*.ran"))
+def test_a_pickle_that_runs_code_is_refused_unrun_with_the_global_named(official_state, tmp_path):
+    """The numpy allowance opens nothing else: an official-looking snapshot with an
+    os.system reduce beside the random states is refused, and the command never runs."""
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.pth"
+    snapshot = {
+        "network": dict(official_state),
+        "epoch": 1,
+        "numpy_rng_state": np.random.get_state(),
+        "dataloader_seed": _Payload(marker),
+    }
+    torch.save(snapshot, evil, pickle_module=pickle)
+    with pytest.raises(CheckpointError, match=r"refused unread: it names posix\.system"):
+        load_model(evil)
+    with pytest.raises(CheckpointError, match=r"posix\.system"):
+        read_snapshot(evil)
+    assert not marker.exists()
 
 
 def test_missing_checkpoint_file(tmp_path):

@@ -26,8 +26,11 @@ def test_export_leaves_the_network_in_eval_mode(onnx_path, network):
     assert not any(module.training for module in network.modules())
 
 
-def test_exported_graph_has_named_io_and_a_dynamic_batch(onnx_path):
+def test_exported_graph_has_named_io_a_dynamic_batch_and_names_its_variant(onnx_path):
     model = onnx.load(str(onnx_path))
+    assert {p.key: p.value for p in model.metadata_props} == {"repehand_variant": "5m"}
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
+    assert shape == [3, 224, 224]
     assert [i.name for i in model.graph.input] == [INPUT_NAME]
     assert [o.name for o in model.graph.output] == list(OUTPUT_NAMES)
     batch = model.graph.input[0].type.tensor_type.shape.dim[0]
@@ -65,6 +68,7 @@ def test_training_mode_is_restored_per_module(tmp_path, monkeypatch):
         return _FakeProgram()
 
     monkeypatch.setattr(onnx_export.torch.onnx, "export", fake_export)
+    monkeypatch.setattr(onnx_export, "_add_metadata", lambda path, entries: None)
     export_onnx(network, tmp_path / "x.onnx")
     assert not any(seen)
     assert [m.training for m in network.modules()] == before

@@ -9,10 +9,12 @@ around the network, from the crop plan to the camera frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fixtures.mano_files import RIGHT_WRIST_IN_MANO_FRAME, make_mano_arrays, write_cleaned_mano_file
 
 from repehand_ros.detection import (
     DetectionSource,
@@ -25,10 +27,15 @@ from repehand_ros.detection import (
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.crop import CropTransform
+from repehand_ros.geometry.placement import place_hand
 from repehand_ros.mano.layer import ManoPair
 from repehand_ros.model.outputs import HandPrediction, RepeHandOutput
 from repehand_ros.pipeline.backends import BackendError
-from repehand_ros.pipeline.reconstructor import HandReconstructor, ReconstructorConfig
+from repehand_ros.pipeline.reconstructor import (
+    HandReconstructor,
+    ReconstructorConfig,
+    hand_confidence,
+)
 from repehand_ros.pipeline.results import HandSide
 from repehand_ros.pipeline.smoothing import SmoothingConfig
 
@@ -51,10 +58,13 @@ class PlacedHand:
     shape: np.ndarray
     wrist: np.ndarray
     joints_rel: np.ndarray
+    root: np.ndarray
+    """The wrist in MANO's own frame: joints_rel + root are the MANO-frame joints."""
+    camera: PinholeCamera = CAMERA
 
     @property
     def pixels(self) -> np.ndarray:
-        return CAMERA.project(self.joints_rel + self.wrist)
+        return self.camera.project(self.joints_rel + self.wrist)
 
     @property
     def box(self) -> Box:
@@ -70,13 +80,24 @@ def place(pair: ManoPair, side: HandSide, wrist: list[float], seed: int) -> Plac
     layer = pair.right if side is HandSide.RIGHT else pair.left
     with torch.inference_mode():
         mesh = layer(*(torch.from_numpy(a[None]) for a in (root_pose, hand_pose, shape)))
-    return PlacedHand(root_pose, hand_pose, shape, np.array(wrist), mesh.joints[0].numpy())
+    return PlacedHand(
+        root_pose,
+        hand_pose,
+        shape,
+        np.array(wrist),
+        mesh.joints[0].numpy(),
+        mesh.root[0].numpy(),
+    )
 
 
 def weak_perspective(hand: PlacedHand, crop: CropTransform) -> tuple[np.ndarray, np.ndarray]:
-    """The camera (scale, tx, ty) and 2D joints in heatmap cells a perfect network would give."""
+    """The camera (scale, tx, ty) and 2D joints in heatmap cells a perfect network would give.
+
+    The official convention: the camera projects the joints in MANO's own frame
+    (wrist-relative joints plus the MANO-frame wrist), x = s X + tx.
+    """
     target = crop.to_crop(hand.pixels) / 32.0
-    xy = hand.joints_rel[:, :2].astype(np.float64)
+    xy = (hand.joints_rel + hand.root)[:, :2].astype(np.float64)
     design = np.zeros((2 * len(xy), 3))
     design[0::2, 0], design[0::2, 1] = xy[:, 0], 1.0
     design[1::2, 0], design[1::2, 2] = xy[:, 1], 1.0
@@ -88,6 +109,9 @@ class ScriptedBackend:
     """Answers each crop of the plan with the placed hands' true MANO parameters."""
 
     name = "scripted"
+    variant_name = "5m"
+    input_size = 224
+    heatmap_size = 7
 
     def __init__(self, hands: dict[HandSide, PlacedHand], crops: list[CropTransform]) -> None:
         self.hands, self.crops, self.batches = hands, crops, []
@@ -145,7 +169,7 @@ class StaticFinder:
 def reconstructor_for(mano_dir, hands, detected=(HandSide.RIGHT, HandSide.LEFT)):
     boxes = {side: hands[side].box for side in detected}
     plan = plan_crops(boxes)
-    backend = ScriptedBackend(hands, [CropTransform(crop.box) for crop in plan.crops])
+    backend = ScriptedBackend(hands, [CropTransform(crop.box, 224) for crop in plan.crops])
     locator = HandLocator(StaticFinder(boxes), HandTracker(TrackerSettings(redetect_interval=1)))
     config = ReconstructorConfig(mano_dir=mano_dir, smoothing=SmoothingConfig(enabled=False))
     return HandReconstructor(config, backend=backend, locator=locator), backend, plan
@@ -187,6 +211,71 @@ def test_hands_sharing_one_crop_land_where_they_are(mano_dir, pair, depth):
     )
     assert result.backend == "repehand-5m/scripted"
     assert result.times.total_ms >= result.times.network_ms >= 0.0
+
+
+@pytest.fixture(scope="module")
+def flat_mano_dir(tmp_path_factory) -> Path:
+    """MANO files of a hand that lies flat at z = 6 mm in MANO's frame when unposed, its wrist
+    about 10 cm from MANO's origin as in the real files: seen face-on, a flat hand's pinhole
+    image is exactly a scaled copy, so a weak-perspective camera describes it exactly."""
+    directory = tmp_path_factory.mktemp("flat_mano")
+    offset = np.array(RIGHT_WRIST_IN_MANO_FRAME)
+    for name, sign, seed in (("MANO_RIGHT.pkl", 1.0, 0), ("MANO_LEFT.pkl", -1.0, 1)):
+        arrays = make_mano_arrays(seed, tuple(offset * [sign, 1.0, 1.0]))
+        arrays["v_template"][:, 2] = offset[2]
+        arrays["J"] = arrays["J_regressor"] @ arrays["v_template"]
+        arrays["hands_mean"] = np.zeros(45)
+        write_cleaned_mano_file(directory / name, arrays)
+    return directory
+
+
+def test_the_camera_projects_mano_frame_joints_and_places_the_hand_within_a_millimetre(
+    flat_mano_dir,
+):
+    """A network output made by the official convention (the camera projects the joints in
+    MANO's frame, before the wrist is subtracted) for a hand at a known place is placed within
+    1 mm; the same output read the old way (wrist-relative joints) is centimetres off."""
+    pair = ManoPair.from_dir(flat_mano_dir).eval()
+    camera = PinholeCamera(
+        k=CAMERA.k, d=np.zeros(5), distortion_model="plumb_bob", width=640, height=480
+    )
+    zeros = np.zeros(3, np.float32), np.zeros(45, np.float32), np.zeros(10, np.float32)
+    hands = {}
+    for side, wrist in ((HandSide.RIGHT, [0.03, -0.02, 0.45]), (HandSide.LEFT, [0.3, 0.0, 0.5])):
+        layer = pair.right if side is HandSide.RIGHT else pair.left
+        with torch.inference_mode():
+            mesh = layer(*(torch.from_numpy(a[None]) for a in zeros))
+        hands[side] = PlacedHand(
+            *zeros, np.array(wrist), mesh.joints[0].numpy(), mesh.root[0].numpy(), camera
+        )
+    right = hands[HandSide.RIGHT]
+    assert np.ptp(right.joints_rel[:, 2]) < 1e-6 and np.linalg.norm(right.root) > 0.07
+    right_pixels = right.pixels
+    box = Box(*right_pixels.min(axis=0), *right_pixels.max(axis=0))
+    crop = CropTransform(plan_crops({HandSide.RIGHT: box}).crops[0].box, 224)
+    backend = ScriptedBackend(hands, [crop])
+    locator = HandLocator(
+        StaticFinder({HandSide.RIGHT: box}), HandTracker(TrackerSettings(redetect_interval=1))
+    )
+    config = ReconstructorConfig(mano_dir=flat_mano_dir, smoothing=SmoothingConfig(enabled=False))
+    cam = backend._prediction(right).cam[0].astype(np.float64)
+    target = crop.to_crop(right_pixels) / 32.0
+    np.testing.assert_allclose(
+        (right.joints_rel + right.root)[:, :2] * cam[0] + cam[1:], target, atol=1e-6
+    )
+
+    with HandReconstructor(config, backend=backend, locator=locator) as reconstructor:
+        result = reconstructor.reconstruct(IMAGE, camera, 0.0)
+    assert result.right.valid, result.right.reason
+    assert np.linalg.norm(result.right.wrist_position - right.wrist) < 1e-3
+    assert result.right.confidence > 0.99
+    np.testing.assert_allclose(result.right.keypoints_2d, right_pixels, atol=0.01)
+
+    old_keypoints = crop.heatmap_to_image(right.joints_rel[:, :2] * cam[0] + cam[1:], 7)
+    old_wrist = place_hand(right.joints_rel, old_keypoints, camera)
+    assert np.linalg.norm(old_wrist - right.wrist) > 0.05
+    old_confidence = hand_confidence(1.0, target, right.joints_rel[:, :2] * cam[0] + cam[1:])
+    assert old_confidence < 0.5 * result.right.confidence
 
 
 def test_hands_far_apart_get_a_crop_each_in_one_batch(mano_dir, pair):

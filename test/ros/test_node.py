@@ -58,6 +58,7 @@ def files(tmp_path_factory, mano_dir, mano_arrays) -> dict[str, Path]:
         "dir": directory,
         "image": directory / "right04.npy",
         "checkpoint": write_plumbing_checkpoint(directory / "plumbing.pth"),
+        "checkpoint_256": write_plumbing_checkpoint(directory / "plumbing_256.pth", input_size=256),
         "mano_dir": mano_dir,
     }
 
@@ -191,10 +192,13 @@ def assert_hand_messages_are_well_formed(messages: list[TwoHandMesh]) -> None:
             assert 0.0 <= hand.confidence <= 1.0
 
 
-def test_camera_to_node_to_listener_keeps_stamps_frames_and_shapes(files, listener):
-    params = params_file(files)
+@pytest.mark.parametrize("input_size", [224, 256])
+def test_camera_to_node_to_listener_keeps_stamps_frames_and_shapes(files, listener, input_size):
+    """Also with a checkpoint of another input size: the node takes the file's."""
+    checkpoint = files["checkpoint" if input_size == 224 else "checkpoint_256"]
+    params = params_file(files, checkpoint=str(checkpoint))
     with (
-        node_process(params, listener.namespace),
+        node_process(params, listener.namespace) as log,
         camera_process(files, listener.namespace, "good:40"),
     ):
         listener.spin_until(lambda: len(listener.hands) >= 5, 180, "five TwoHandMesh")
@@ -203,6 +207,7 @@ def test_camera_to_node_to_listener_keeps_stamps_frames_and_shapes(files, listen
             lambda: (listener.diagnostic_value("frames_processed") or 0) > 0, 30, "diagnostics"
         )
     assert_hand_messages_are_well_formed(listener.hands)
+    assert f"repehand-5m/torch-cpu on {input_size} px crops" in log.read_text()
     # right04.jpg shows the person's left hand: found, and never a made-up right hand.
     assert any(m.left.valid for m in listener.hands)
     assert not any(m.right.valid for m in listener.hands)

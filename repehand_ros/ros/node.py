@@ -15,6 +15,7 @@ thread that also loads and frees the model (see model_thread.py for why).
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -47,9 +48,16 @@ from repehand_ros.msg import HandMeshFaces, TwoHandMesh
 from repehand_ros.pipeline.keypoint_hands import KEYPOINT_BACKEND
 from repehand_ros.pipeline.model_thread import ModelThread
 from repehand_ros.ros import parameters
+from repehand_ros.ros.camera_info import (
+    UncalibratedCameraError,
+    camera_model,
+    image_size,
+    sees_rectified,
+)
 from repehand_ros.ros.conversions import two_hand_mesh_from_result
 from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
 from repehand_ros.ros.faces import FACES_TOPIC, faces_message, latched_qos
+from repehand_ros.ros.frame_admission import HeaderError, check_stamp, output_frame_id
 from repehand_ros.ros.image_conversion import (
     ImageConversionError,
     rgb_from_compressed,
@@ -80,12 +88,26 @@ def _plain(value: Any) -> Any:
     return list(value)
 
 
+@dataclass(frozen=True)
+class _Intrinsics:
+    """What the last CameraInfo gives the images that follow it."""
+
+    camera: PinholeCamera | None
+    """None: a default pinhole from each image's size (an uncalibrated camera)."""
+    frame_id: str
+    """The CameraInfo's frame ("" when it names none)."""
+    image_size: tuple[int, int] | None
+    """(width, height) the images must have; None when the CameraInfo does not say."""
+
+
 @dataclass
 class _Frame:
-    """An image waiting for the worker, with the intrinsics valid when it arrived."""
+    """An admitted image waiting for the worker: its intrinsics when it arrived, and the
+    header every one of its outputs carries."""
 
     message: Image | CompressedImage
-    camera: PinholeCamera
+    intrinsics: _Intrinsics
+    header: Header
 
 
 class HandsNode(LifecycleNode):
@@ -103,7 +125,12 @@ class HandsNode(LifecycleNode):
         self.stats = NodeStats()
         self.mailbox: LatestOnlyMailbox[_Frame] = LatestOnlyMailbox()
         self.reconstructor = None
-        self.camera: PinholeCamera | None = None
+        self.intrinsics: _Intrinsics | None = None
+        self._intrinsics_state = "no CameraInfo yet"
+        self._rectified = False
+        self._told_default_pinhole = False
+        self._image_topic_name = self._camera_info_topic_name = ""
+        self._last_warned: dict[str, float] = {}
         self.values: dict[str, Any] = {}
         self.model_thread = ModelThread("hands-model")
         self._work_done: Future[None] | None = None
@@ -248,7 +275,11 @@ class HandsNode(LifecycleNode):
         self._work_done = self.model_thread.start(self._work)
         crops = self.reconstructor.input_size
         network = self.reconstructor.backend_name + (f" on {crops} px crops" if crops else "")
-        self.get_logger().info(f"active: {network}, images on {self._image_topic()}")
+        projection = "rectified (P)" if self._rectified else "raw (K, D)"
+        self.get_logger().info(
+            f"active: {network}; images on {self._image_topic_name} ({projection}), "
+            f"CameraInfo on {self._camera_info_topic_name}"
+        )
         return result
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
@@ -324,22 +355,20 @@ class HandsNode(LifecycleNode):
         image_events = SubscriptionEventCallbacks(
             incompatible_qos=self._on_incompatible_qos, message_lost=self._on_image_lost
         )
-        self._subscriptions_made = [
-            self.create_subscription(
-                message_type,
-                self._image_topic(),
-                self._on_image,
-                qos,
-                event_callbacks=image_events,
-            ),
-            self.create_subscription(
-                CameraInfo,
-                self.values["camera_info_topic"],
-                self._on_camera_info,
-                qos,
-                event_callbacks=events,
-            ),
-        ]
+        images = self.create_subscription(
+            message_type, self._image_topic(), self._on_image, qos, event_callbacks=image_events
+        )
+        infos = self.create_subscription(
+            CameraInfo,
+            self.values["camera_info_topic"],
+            self._on_camera_info,
+            qos,
+            event_callbacks=events,
+        )
+        self._subscriptions_made = [images, infos]
+        # The names after remapping and namespaces: what the user must publish to.
+        self._image_topic_name, self._camera_info_topic_name = images.topic_name, infos.topic_name
+        self._rectified = sees_rectified(self.values["image_projection"], images.topic_name)
 
     def _on_incompatible_qos(self, info: QoSRequestedIncompatibleQoSInfo) -> None:
         policy = info.last_policy_kind.name if info.last_policy_kind else "unknown"
@@ -356,33 +385,93 @@ class HandsNode(LifecycleNode):
         self.stats.frames_lost(info.total_count_change)
 
     def _on_camera_info(self, message: CameraInfo) -> None:
+        topic = self._camera_info_topic_name
+        projection = "P (rectified images)" if self._rectified else "K and D (raw images)"
         try:
-            self.camera = PinholeCamera(
-                k=message.k,
-                d=message.d,
-                distortion_model=message.distortion_model,
-                width=message.width,
-                height=message.height,
-            )
+            model = camera_model(message, rectified=self._rectified)
+        except UncalibratedCameraError as error:
+            self._on_uncalibrated(message, str(error))
+            return
         except ValueError as error:
-            self.camera = None
+            self.intrinsics = None
+            self._intrinsics_state = f"CameraInfo refused: {error}"
             self.stats.bad_frame()
             self.get_logger().warning(
-                f"ignoring CameraInfo on {self.values['camera_info_topic']}: {error}",
-                throttle_duration_sec=WARN_PERIOD_S,
+                f"ignoring CameraInfo on {topic}: {error}", throttle_duration_sec=WARN_PERIOD_S
             )
+            return
+        camera = model.camera
+        self.intrinsics = _Intrinsics(camera, model.frame_id, (camera.width, camera.height))
+        self._intrinsics_state = f"CameraInfo, {projection}"
+
+    def _on_uncalibrated(self, message: CameraInfo, problem: str) -> None:
+        topic = self._camera_info_topic_name
+        if self.values["uncalibrated_camera"] == "default_pinhole":
+            size = image_size(message)
+            self.intrinsics = _Intrinsics(
+                None, message.header.frame_id, size if all(size) else None
+            )
+            self._intrinsics_state = "default pinhole: uncalibrated camera, distances approximate"
+            if not self._told_default_pinhole:
+                self._told_default_pinhole = True
+                self.get_logger().warning(
+                    f"{problem} (CameraInfo on {topic}): using a default pinhole from the image "
+                    "size (focal length max(width, height) px, centred, no distortion), as "
+                    "parameter uncalibrated_camera asks; the hands' directions are right, their "
+                    "distances only approximate. Calibrate the camera (camera_calibration) for "
+                    "metric hands."
+                )
+            return
+        self.intrinsics = None
+        self._intrinsics_state = "uncalibrated camera: images skipped"
+        self.get_logger().warning(
+            f"{problem} (CameraInfo on {topic}): its images are skipped. Calibrate the camera "
+            "(camera_calibration), or set parameter uncalibrated_camera to default_pinhole to "
+            "run with a default pinhole (approximate distances).",
+            throttle_duration_sec=WARN_PERIOD_S,
+        )
 
     def _on_image(self, message: Image | CompressedImage) -> None:
         self.stats.frame_received()
-        if self.camera is None:
+        intrinsics = self.intrinsics
+        if intrinsics is None:
             self.stats.frame_without_camera_info()
             self.get_logger().warning(
-                f"image skipped: no valid CameraInfo yet on {self.values['camera_info_topic']} "
-                "(intrinsics are needed to place the hands in metres)",
+                f"image skipped: no usable CameraInfo on {self._camera_info_topic_name} "
+                f"({self._intrinsics_state}); intrinsics are needed to place the hands in metres",
                 throttle_duration_sec=WARN_PERIOD_S,
             )
             return
-        self.mailbox.put(_Frame(message, self.camera))
+        header = self._output_header(message.header, intrinsics)
+        if header is not None:
+            self.mailbox.put(_Frame(message, intrinsics, header))
+
+    def _output_header(self, header: Header, intrinsics: _Intrinsics) -> Header | None:
+        """The header all outputs of this image carry (its stamp, the camera's frame), or
+        None when the image is refused, counted and said (each reason rate-limited alone)."""
+        try:
+            check_stamp(header.stamp)
+            frame_id = output_frame_id(header.frame_id, intrinsics.frame_id)
+        except HeaderError as error:
+            self.stats.bad_frame()
+            self._warn_per_reason(error.field, f"image refused: {error}")
+            return None
+        if header.frame_id and header.frame_id != frame_id:
+            self.get_logger().warning(
+                f"the images are in frame {header.frame_id!r} but their CameraInfo in "
+                f"{frame_id!r}: the outputs are in the CameraInfo's frame, whose intrinsics "
+                "they are computed with (as image_geometry does)",
+                throttle_duration_sec=WARN_PERIOD_S,
+            )
+        return Header(stamp=header.stamp, frame_id=frame_id)
+
+    def _warn_per_reason(self, reason: str, text: str) -> None:
+        """A warning at most every WARN_PERIOD_S per reason: one bad stamp must not hide a
+        missing frame (rclpy's throttling is per call site)."""
+        now = time.monotonic()
+        if now - self._last_warned.get(reason, -math.inf) >= WARN_PERIOD_S:
+            self._last_warned[reason] = now
+            self.get_logger().warning(text)
 
     # -- work ---------------------------------------------------------------------------------
 
@@ -405,15 +494,17 @@ class HandsNode(LifecycleNode):
     def _process(self, frame: _Frame) -> None:
         message = frame.message
         if isinstance(message, CompressedImage):
-            rgb = rgb_from_compressed(message)
+            # Its header's size is checked against the CameraInfo's before anything is decoded.
+            rgb = rgb_from_compressed(message, expected_size=frame.intrinsics.image_size)
         else:
             rgb = rgb_from_image(message)
-        stamp = Time.from_msg(message.header.stamp)
+        header = frame.header
+        stamp = Time.from_msg(header.stamp)
         reconstructor = self.reconstructor
         if reconstructor is None:
             return
-        result = reconstructor.reconstruct(rgb, frame.camera, stamp.nanoseconds * 1e-9)
-        header = message.header
+        camera = frame.intrinsics.camera or PinholeCamera.default(rgb.shape[1], rgb.shape[0])
+        result = reconstructor.reconstruct(rgb, camera, stamp.nanoseconds * 1e-9)
         self.hands_publisher.publish(
             two_hand_mesh_from_result(result, header, self.values["publish_vertices"])
         )
@@ -446,9 +537,12 @@ class HandsNode(LifecycleNode):
             silent = time.monotonic() - self._activated_at
         if self._model_state.startswith(("failed", "unconfigured:")):
             level = DiagnosticStatus.ERROR
+        elif active and self.intrinsics is not None and self.intrinsics.camera is None:
+            level = DiagnosticStatus.WARN
+            message = f"{self._model_state}; {self._intrinsics_state}"
         elif active and silent > self.values["stale_image_timeout"]:
             level = DiagnosticStatus.WARN
-            message = f"no images on {self._image_topic()} for {silent:.1f} s"
+            message = f"no images on {self._image_topic_name} for {silent:.1f} s"
             self.get_logger().warning(
                 f"{message}: is the camera running?", throttle_duration_sec=WARN_PERIOD_S
             )
@@ -459,6 +553,7 @@ class HandsNode(LifecycleNode):
                 self.stats,
                 self.mailbox.dropped,
                 self._model_state,
+                self._intrinsics_state,
                 device,
                 level[0],
                 message,

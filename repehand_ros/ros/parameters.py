@@ -23,9 +23,14 @@ from repehand_ros.model.variants import (
 )
 from repehand_ros.pipeline.reconstructor import ReconstructorConfig
 from repehand_ros.pipeline.smoothing import SmoothingConfig
+from repehand_ros.ros.camera_info import PROJECTIONS
 
 Check = Callable[[Any], str | None]
 """Returns None for a good value, or what is wrong with it."""
+
+
+UNCALIBRATED_POLICIES: tuple[str, ...] = ("skip", "default_pinhole")
+"""Values of `uncalibrated_camera`."""
 
 
 def one_of(*choices: str) -> Check:
@@ -136,6 +141,24 @@ PARAMETERS: tuple[Parameter, ...] = (
         "camera image topic (with image_transport compressed, TOPIC/compressed is used)",
     ),
     Parameter("camera_info_topic", "camera_info", "CameraInfo of that camera"),
+    Parameter(
+        "image_projection",
+        "auto",
+        "how the images are seen through their CameraInfo, as image_geometry does: raw (K and "
+        "the distortion D), rectified (P, no distortion: image_proc's image_rect topics), or "
+        "auto (rectified when the image topic's last name starts with image_rect)",
+        one_of(*PROJECTIONS),
+    ),
+    Parameter(
+        "uncalibrated_camera",
+        "skip",
+        "what images of a camera whose CameraInfo has no focal length (K all zeros: never "
+        "calibrated) get: "
+        "skip (counted, and said in a warning), or default_pinhole (focal length "
+        "max(width, height) px, centred, no distortion: the hands' distances are then only "
+        "approximate, said once and in /diagnostics)",
+        one_of(*UNCALIBRATED_POLICIES),
+    ),
     Parameter(
         "image_transport",
         "raw",

@@ -76,10 +76,13 @@ class SourceFrame:
             return self.rgb
         from sensor_msgs.msg import CompressedImage
 
+        from repehand_ros.ros.camera_info import image_size
         from repehand_ros.ros.image_conversion import rgb_from_compressed, rgb_from_image
 
         if isinstance(self.image, CompressedImage):
-            return rgb_from_compressed(self.image)
+            # The recorded CameraInfo bounds what the image may decode to, when it says.
+            size = image_size(self.camera_info) if self.camera_info is not None else (0, 0)
+            return rgb_from_compressed(self.image, expected_size=size if all(size) else None)
         return rgb_from_image(self.image)
 
 
@@ -347,6 +350,9 @@ def play(
             _wait_for_subscriber(
                 (image_publisher, compressed_publisher), settings.wait_s, image_publisher.topic_name
             )
+            # The first image needs its CameraInfo: one sent before that subscription has
+            # matched is lost, and the image after it is skipped for want of intrinsics.
+            _wait_for_subscriber((info_publisher,), settings.wait_s, info_publisher.topic_name)
         start = time.monotonic()
         due = start
         for frame in frames:

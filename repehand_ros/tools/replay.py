@@ -109,6 +109,7 @@ def replay(
     from repehand_ros.geometry.camera import PinholeCamera
     from repehand_ros.pipeline.reconstructor import HandReconstructor
     from repehand_ros.ros import parameters
+    from repehand_ros.ros.camera_info import sees_rectified
     from repehand_ros.ros.conversions import two_hand_mesh_from_result
     from repehand_ros.ros.faces import faces_message
     from repehand_ros.ros.markers import hand_markers
@@ -131,7 +132,9 @@ def replay(
         writer.add_topic(topics["markers"], bags.MARKER_ARRAY, bags.qos(10))
         writer.add_topic(topics["tf"], bags.TF_MESSAGE, bags.qos(100))
         faces_written = reconstructor.faces is None
-        camera_cache: dict[tuple, PinholeCamera] = {}
+        camera_cache: dict[bytes, PinholeCamera | None] = {}
+        # "auto" decides by the topic's name, known here when --topic names it.
+        rectified = sees_rectified(values["image_projection"], image_topic or "")
         for frame in frames:
             summary["frames"] += 1
             header = frame.image.header
@@ -140,7 +143,9 @@ def replay(
                 _copy_input(writer, frame, stamp_ns, serialize_message)
             try:
                 rgb = frame.to_rgb()
-                camera = _camera(frame.camera_info, camera_cache)
+                camera = _camera(
+                    frame.camera_info, rectified, values["uncalibrated_camera"], camera_cache
+                )
                 result = reconstructor.reconstruct(rgb, camera, stamp_ns * 1e-9)
             except ValueError as error:
                 summary["skipped"] += 1
@@ -170,21 +175,24 @@ def replay(
     return summary
 
 
-def _camera(info: Any, cache: dict[tuple, Any]) -> Any:
-    """The PinholeCamera of a CameraInfo (None without one: the default camera is used)."""
-    from repehand_ros.geometry.camera import PinholeCamera
+def _camera(info: Any, rectified: bool, uncalibrated: str, cache: dict[bytes, Any]) -> Any:
+    """The camera of a CameraInfo as the node reads it; None (the default camera) without
+    one, or for an uncalibrated camera with `uncalibrated` "default_pinhole"; ValueError
+    for one that gives no camera."""
+    from rclpy.serialization import serialize_message
+
+    from repehand_ros.ros.camera_info import UncalibratedCameraError, camera_model
 
     if info is None:
         return None
-    key = (tuple(info.k), tuple(info.d), info.distortion_model, info.width, info.height)
+    key = serialize_message(info)
     if key not in cache:
-        cache[key] = PinholeCamera(
-            k=info.k,
-            d=info.d,
-            distortion_model=info.distortion_model,
-            width=info.width,
-            height=info.height,
-        )
+        try:
+            cache[key] = camera_model(info, rectified).camera
+        except UncalibratedCameraError:
+            if uncalibrated != "default_pinhole":
+                raise
+            cache[key] = None
     return cache[key]
 
 

@@ -2,15 +2,19 @@
 
 Usage: camera_peer.py NAMESPACE IMAGE.npy PLAN
 PLAN is "good:N" (N good frames), "bad-then-good:N" (every kind of bad input the
-node must survive, then N good frames) or "compressed-bad-then-good:N" (garbage
-CompressedImage bytes, then N good JPEG frames). Stamps are sec = 1000 + frame number, so
+node must survive, then N good frames), "compressed-bad-then-good:N" (garbage
+CompressedImage bytes and size bombs, then N good JPEG frames), "headers-then-good:N" (the
+headers of `odd_headers`, then N good frames) or "uncalibrated:N" (N frames whose
+CameraInfo has K all zeros). Stamps are sec = 1000 + frame number, so
 the listener can tell which frame a result belongs to. Frames go out at 5 Hz.
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 import time
+import zlib
 
 import cv2
 import numpy as np
@@ -35,6 +39,11 @@ def camera_info(number: int, width: int, height: int, k_scale: float = 1.0) -> C
     info.d = [0.0, 0.0, 0.0, 0.0, 0.0]
     info.k = [600.0 * k_scale, 0.0, width / 2, 0.0, 600.0 * k_scale, height / 2, 0.0, 0.0, 1.0]
     return info
+
+
+def uncalibrated_camera_info(number: int, width: int, height: int) -> CameraInfo:
+    """What camera_info_manager sends for a camera never calibrated: the size, all else 0."""
+    return CameraInfo(header=header(number), width=width, height=height)
 
 
 def image(number: int, rgb: np.ndarray) -> Image:
@@ -76,10 +85,80 @@ def bad_inputs(rgb: np.ndarray) -> list[tuple[str, object]]:
     return cases
 
 
+FRAMELESS_IMAGE = 400
+"""Stamp sec - 1000 of an image without a frame_id whose CameraInfo has one: answered."""
+FRAMELESS_CAMERA = 500
+"""... of an image whose CameraInfo has no frame_id either: refused."""
+NEGATIVE_STAMP_SEC = -5
+
+
+def odd_headers(rgb: np.ndarray) -> list[tuple[str, object]]:
+    """(topic kind, message): headers that decide what a frame gets, in order."""
+    height, width = rgb.shape[:2]
+    frameless = image(FRAMELESS_IMAGE, rgb)
+    frameless.header.frame_id = ""
+    no_frame_info = camera_info(FRAMELESS_CAMERA, width, height)
+    no_frame_info.header.frame_id = ""
+    no_frame_at_all = image(FRAMELESS_CAMERA, rgb)
+    no_frame_at_all.header.frame_id = ""
+    negative = image(0, rgb)
+    negative.header.stamp = Time(sec=NEGATIVE_STAMP_SEC, nanosec=0)
+    return [
+        # Said twice: the first message after discovery may still miss the new reader.
+        ("info", camera_info(FRAMELESS_IMAGE, width, height)),
+        ("info", camera_info(FRAMELESS_IMAGE, width, height)),
+        ("image", frameless),
+        ("info", no_frame_info),
+        ("image", no_frame_at_all),
+        ("info", camera_info(0, width, height)),
+        ("image", negative),
+    ]
+
+
 def compressed(number: int, rgb: np.ndarray) -> CompressedImage:
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     assert ok
     return CompressedImage(header=header(number), format="jpeg", data=jpeg.tobytes())
+
+
+BOMB_SIDE = 20000
+"""Side of the size bombs: 1.1 GiB decoded, and as much again in RGB."""
+REFUSALS_APART_S = 6.0
+"""Longer than the node's 5 s warning throttle, so that every refusal reaches its log."""
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload)
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def black_bilevel_png(side: int) -> bytes:
+    """A valid 1-bit grey PNG, side x side: rows of zeros deflate about 1000 to 1."""
+    row = bytes(1 + (side + 7) // 8)
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def compressed_bad_inputs(rgb: np.ndarray) -> list[CompressedImage]:
+    """Garbage, then a JPEG and a PNG of a few tens of kilobytes claiming BOMB_SIDE a side.
+
+    The JPEG is a real frame with its frame header's height and width (after length
+    and precision) rewritten; the PNG is valid, all black. Decoded, each costs 2.3 GB.
+    """
+    jpeg = bytearray(compressed(0, rgb).data)
+    struct.pack_into(">HH", jpeg, jpeg.index(b"\xff\xc0") + 5, BOMB_SIDE, BOMB_SIDE)
+    return [
+        CompressedImage(header=header(0), format="jpeg", data=b"not a jpeg"),
+        CompressedImage(header=header(0), format="jpeg", data=bytes(jpeg)),
+        CompressedImage(header=header(0), format="png", data=black_bilevel_png(BOMB_SIDE)),
+    ]
 
 
 def main() -> int:
@@ -96,21 +175,28 @@ def main() -> int:
         "compressed": node.create_publisher(CompressedImage, "image/compressed", qos),
     }
     image_kind = "compressed" if kind.startswith("compressed") else "image"
+    # Both topics matched: a CameraInfo sent before its subscription matches is lost, and
+    # the image after it would be skipped.
     deadline = time.monotonic() + 60.0
-    while publishers[image_kind].get_subscription_count() == 0 and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not all(
+        publishers[topic].get_subscription_count() for topic in (image_kind, "info")
+    ):
         time.sleep(0.05)
     try:
-        if kind == "bad-then-good":
-            for topic, message in bad_inputs(rgb):
+        if kind in ("bad-then-good", "headers-then-good"):
+            cases = bad_inputs(rgb) if kind == "bad-then-good" else odd_headers(rgb)
+            for topic, message in cases:
                 publishers[topic].publish(message)
                 time.sleep(PERIOD_S)
         if kind == "compressed-bad-then-good":
-            publishers["info"].publish(camera_info(0, width, height))
-            garbage = CompressedImage(header=header(0), format="jpeg", data=b"not a jpeg")
-            publishers["compressed"].publish(garbage)
-            time.sleep(PERIOD_S)
+            for message in compressed_bad_inputs(rgb):
+                publishers["info"].publish(camera_info(0, width, height))
+                time.sleep(0.02)
+                publishers["compressed"].publish(message)
+                time.sleep(REFUSALS_APART_S)
+        info = uncalibrated_camera_info if kind == "uncalibrated" else camera_info
         for number in range(1, int(count) + 1):
-            publishers["info"].publish(camera_info(number, width, height))
+            publishers["info"].publish(info(number, width, height))
             time.sleep(0.02)
             frame = compressed(number, rgb) if image_kind == "compressed" else image(number, rgb)
             publishers[image_kind].publish(frame)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,13 +80,15 @@ def params_file(files: dict[str, Path], **overrides) -> Path:
 
 
 @contextmanager
-def node_process(params: Path, namespace: str, autostart: bool = True) -> Iterator[Path]:
+def node_process(
+    params: Path, namespace: str, autostart: bool = True, ros_args: Sequence[str] = ()
+) -> Iterator[Path]:
     """The node as `repehand node` runs it; yields the path of its log."""
     log = params.with_suffix(".log")
     command = [sys.executable, "-m", "repehand_ros.tools.cli", "node", "--params-file", str(params)]
     if not autostart:
         command.append("--no-autostart")
-    command += ["--ros-args", "-r", f"__ns:=/{namespace}"]
+    command += ["--ros-args", "-r", f"__ns:=/{namespace}", *ros_args]
     with open(log, "w") as stream:
         process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, cwd=REPO)
     try:
@@ -149,14 +151,18 @@ class Listener:
         self.spin_until(future.done, 120, f"the answer of {name}")
         return future.result()
 
-    def diagnostic_value(self, key: str) -> float | None:
+    def diagnostic_text(self, key: str) -> str | None:
         for array in reversed(self.diagnostics):
             for status in array.status:
                 if "hands" in status.name:
                     for value in status.values:
                         if value.key == key:
-                            return float(value.value)
+                            return value.value
         return None
+
+    def diagnostic_value(self, key: str) -> float | None:
+        text = self.diagnostic_text(key)
+        return None if text is None else float(text)
 
     def close(self) -> None:
         self.executor.shutdown()
@@ -332,15 +338,101 @@ def test_bad_input_is_survived_counted_and_the_next_good_frame_processed(files, 
     assert "Traceback" not in text
 
 
-def test_compressed_images_with_garbage_first(files, listener):
+def test_each_frame_gets_one_answer_decided_from_its_header(files, listener):
+    """An image without a frame_id is answered in its CameraInfo's frame on every output;
+    one with no frame anywhere, or a negative stamp, is refused with the field named and
+    counted once, never half answered. Topic names are logged as resolved."""
+    from camera_peer import FRAMELESS_CAMERA, FRAMELESS_IMAGE
+
+    params = params_file(files)
+    remap = ["-r", f"image:=/{listener.namespace}/image"]
+    with (
+        node_process(params, listener.namespace, ros_args=remap) as log,
+        camera_process(files, listener.namespace, "headers-then-good:20"),
+    ):
+        listener.spin_until(
+            lambda: any(
+                m.header.stamp.sec > 1000 + 5
+                for m in listener.hands
+                if m.header.stamp.sec < 1000 + FRAMELESS_IMAGE
+            ),
+            240,
+            "good frames after the odd headers",
+        )
+        listener.spin_until(
+            lambda: (listener.diagnostic_value("bad_input_frames") or 0) >= 2, 30, "refusals"
+        )
+        for _ in range(20):
+            listener.executor.spin_once(timeout_sec=0.05)
+    by_stamp = {m.header.stamp.sec: m for m in listener.hands}
+    answered = by_stamp.get(1000 + FRAMELESS_IMAGE)
+    assert answered is not None, "the image without a frame_id was not answered"
+    assert answered.header.frame_id == FRAME
+    assert 1000 + FRAMELESS_CAMERA not in by_stamp
+    assert all(m.header.stamp.sec >= 1000 for m in listener.hands)
+    assert all(m.header.frame_id == FRAME for m in listener.hands)
+    assert all(t.header.frame_id == FRAME for t in listener.transforms)
+    assert all(m.header.frame_id == FRAME for m in listener.markers)
+    assert listener.diagnostic_value("bad_input_frames") == 2
+    text = log.read_text()
+    assert "header.frame_id is empty in the image and in its CameraInfo" in text
+    assert "header.stamp -5 s 0 ns is not a valid time" in text
+    assert f"images on /{listener.namespace}/image (raw (K, D))" in text
+    assert f"CameraInfo on /{listener.namespace}/camera_info" in text
+    assert "Seconds value must not be negative" not in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("policy", ["skip", "default_pinhole"])
+def test_an_uncalibrated_camera_is_skipped_or_run_with_a_default_pinhole(files, listener, policy):
+    params = params_file(files, uncalibrated_camera=policy)
+    with (
+        node_process(params, listener.namespace) as log,
+        camera_process(files, listener.namespace, "uncalibrated:25"),
+    ):
+        if policy == "skip":
+            listener.spin_until(
+                lambda: (listener.diagnostic_value("frames_without_camera_info") or 0) >= 5,
+                240,
+                "skipped frames counted",
+            )
+        else:
+            listener.spin_until(lambda: len(listener.hands) >= 3, 240, "answers")
+            listener.spin_until(
+                lambda: "default pinhole" in (listener.diagnostic_text("intrinsics") or ""),
+                30,
+                "the default pinhole in /diagnostics",
+            )
+    text = log.read_text()
+    assert "CameraInfo k has no focal length" in text and "not calibrated" in text
+    if policy == "skip":
+        assert not listener.hands
+        assert "set parameter uncalibrated_camera to default_pinhole" in text
+    else:
+        assert_hand_messages_are_well_formed(listener.hands)
+        assert text.count("using a default pinhole from the image size") == 1
+    assert "Traceback" not in text
+
+
+def test_compressed_garbage_and_size_bombs_are_counted_then_jpeg_frames_answered(files, listener):
     params = params_file(files, image_transport="compressed")
     with (
         node_process(params, listener.namespace) as log,
         camera_process(files, listener.namespace, "compressed-bad-then-good:30"),
     ):
         listener.spin_until(lambda: len(listener.hands) >= 3, 240, "results from JPEG frames")
+        # Garbage, then a JPEG and a PNG claiming 20000x20000 (2.3 GB each if decoded); the
+        # garbage may go out before discovery completes.
+        listener.spin_until(
+            lambda: (listener.diagnostic_value("bad_input_frames") or 0) >= 2, 30, "bad counter"
+        )
     assert_hand_messages_are_well_formed(listener.hands)
-    assert "Traceback" not in log.read_text()
+    assert all(m.header.stamp.sec >= 1001 for m in listener.hands), "a bad frame was published"
+    text = log.read_text()
+    # Refused from their headers: decoded, they would be refused later for not matching
+    # the CameraInfo, counted all the same, but after allocating gigabytes.
+    for kind in ("JPEG image (jpeg)", "PNG image (png)"):
+        assert f"{kind} declares 20000x20000, larger than 16384 pixels a side" in text, text
+    assert "Traceback" not in text
 
 
 def test_every_parameter_is_documented_in_the_yaml_and_valid():

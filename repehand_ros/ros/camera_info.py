@@ -87,6 +87,29 @@ def image_size(info: Any) -> tuple[int, int]:
     return int(width) // binning_x, int(height) // binning_y
 
 
+def _check_readout(info: Any) -> None:
+    """Refuses a region of interest that leaves the sensor, or a binning that leaves no
+    pixel: intrinsics shifted by such an offset would place the hands anywhere."""
+    roi = info.roi
+    if not roi.x_offset == roi.y_offset == roi.width == roi.height == 0:
+        inside = (
+            roi.width > 0
+            and roi.height > 0
+            and roi.x_offset + roi.width <= info.width
+            and roi.y_offset + roi.height <= info.height
+        )
+        if not inside:
+            raise ValueError(
+                f"CameraInfo roi ({roi.x_offset}, {roi.y_offset}) {roi.width}x{roi.height} "
+                f"is not inside the {info.width}x{info.height} sensor"
+            )
+    if not all(image_size(info)):
+        raise ValueError(
+            f"CameraInfo binning {info.binning_x}x{info.binning_y} leaves no pixel of the "
+            f"{info.width}x{info.height} sensor"
+        )
+
+
 def camera_model(info: Any, rectified: bool) -> CameraInfoModel:
     """The camera model of a CameraInfo; ValueError (UncalibratedCameraError for all-zero
     intrinsics) naming what is wrong."""
@@ -100,6 +123,7 @@ def camera_model(info: Any, rectified: bool) -> CameraInfoModel:
             f"CameraInfo {name} has no focal length (fx = fy = 0; all zeros is what an "
             f"uncalibrated driver sends): the camera is not calibrated"
         )
+    _check_readout(info)
     binning = (max(1, int(info.binning_x)), max(1, int(info.binning_y)))
     roi = info.roi
     offset = (float(roi.x_offset), float(roi.y_offset))

@@ -43,6 +43,7 @@ class NodeStats:
         self.received = 0
         self.processed = 0
         self.bad_input = 0
+        self.bad_camera_infos = 0
         self.without_camera_info = 0
         self.lost_in_transport = 0
         self.failures = 0
@@ -67,6 +68,11 @@ class NodeStats:
     def bad_frame(self) -> None:
         with self._lock:
             self.bad_input += 1
+
+    def bad_camera_info(self) -> None:
+        """A CameraInfo refused (not a frame: its images are counted as without one)."""
+        with self._lock:
+            self.bad_camera_infos += 1
 
     def frame_without_camera_info(self) -> None:
         with self._lock:
@@ -97,6 +103,7 @@ class NodeStats:
                 "frames_received": float(self.received),
                 "frames_processed": float(self.processed),
                 "bad_input_frames": float(self.bad_input),
+                "bad_camera_info_messages": float(self.bad_camera_infos),
                 "frames_without_camera_info": float(self.without_camera_info),
                 "frames_lost_in_transport": float(self.lost_in_transport),
                 "failed_frames": float(self.failures),

@@ -37,14 +37,20 @@ def check_stamp(stamp: Any) -> None:
         )
 
 
+def tf2_frame_id(frame_id: str) -> str:
+    """`frame_id` as tf2 accepts it: without the leading '/' of ROS 1 names, which tf2 in
+    ROS 2 refuses (a TF frame named so could never be looked up)."""
+    return frame_id.lstrip("/")
+
+
 def output_frame_id(image_frame_id: str, camera_frame_id: str) -> str:
-    """The frame every output of an image is expressed in.
+    """The frame every output of an image is expressed in (see `tf2_frame_id`).
 
     The CameraInfo's frame when it names one: its intrinsics turn pixels into
     rays in that frame (image_geometry's `tfFrame`). Otherwise the image's own.
     Neither: HeaderError, since TF and RViz cannot place a frame without a name.
     """
-    frame = camera_frame_id or image_frame_id
+    frame = tf2_frame_id(camera_frame_id) or tf2_frame_id(image_frame_id)
     if not frame:
         raise HeaderError(
             "header.frame_id",

@@ -15,7 +15,7 @@ thread that also loads and frees the model (see model_thread.py for why).
 from __future__ import annotations
 
 import logging
-import math
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -57,7 +57,12 @@ from repehand_ros.ros.camera_info import (
 from repehand_ros.ros.conversions import two_hand_mesh_from_result
 from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
 from repehand_ros.ros.faces import FACES_TOPIC, faces_message, latched_qos
-from repehand_ros.ros.frame_admission import HeaderError, check_stamp, output_frame_id
+from repehand_ros.ros.frame_admission import (
+    HeaderError,
+    check_stamp,
+    output_frame_id,
+    tf2_frame_id,
+)
 from repehand_ros.ros.image_conversion import (
     ImageConversionError,
     rgb_from_compressed,
@@ -70,6 +75,9 @@ from repehand_ros.ros.tf import joint_transforms, tf_message_type
 
 WARN_PERIOD_S = 5.0
 """Repeated warnings about the same problem are logged at most this often."""
+MAX_REASONS = 64
+"""Distinct problems warned about within one WARN_PERIOD_S, at most."""
+_VARYING_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 RESULTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 WEIGHTS_HELP = (
@@ -337,7 +345,9 @@ class HandsNode(LifecycleNode):
     # -- input --------------------------------------------------------------------------------
 
     def _image_topic(self) -> str:
-        topic = self.values["image_topic"]
+        """The image topic, resolved and remapped; for compressed images that topic's
+        `/compressed`, as image_transport names it, so remapping `image` moves both."""
+        topic = self.resolve_topic_name(self.values["image_topic"])
         return f"{topic}/compressed" if self.values["image_transport"] == "compressed" else topic
 
     def _subscribe(self) -> None:
@@ -395,10 +405,8 @@ class HandsNode(LifecycleNode):
         except ValueError as error:
             self.intrinsics = None
             self._intrinsics_state = f"CameraInfo refused: {error}"
-            self.stats.bad_frame()
-            self.get_logger().warning(
-                f"ignoring CameraInfo on {topic}: {error}", throttle_duration_sec=WARN_PERIOD_S
-            )
+            self.stats.bad_camera_info()
+            self._warn_per_reason(f"ignoring CameraInfo on {topic}: {error}")
             return
         camera = model.camera
         self.intrinsics = _Intrinsics(camera, model.frame_id, (camera.width, camera.height))
@@ -454,9 +462,9 @@ class HandsNode(LifecycleNode):
             frame_id = output_frame_id(header.frame_id, intrinsics.frame_id)
         except HeaderError as error:
             self.stats.bad_frame()
-            self._warn_per_reason(error.field, f"image refused: {error}")
+            self._warn_per_reason(f"image refused: {error}")
             return None
-        if header.frame_id and header.frame_id != frame_id:
+        if header.frame_id and tf2_frame_id(header.frame_id) != frame_id:
             self.get_logger().warning(
                 f"the images are in frame {header.frame_id!r} but their CameraInfo in "
                 f"{frame_id!r}: the outputs are in the CameraInfo's frame, whose intrinsics "
@@ -465,13 +473,28 @@ class HandsNode(LifecycleNode):
             )
         return Header(stamp=header.stamp, frame_id=frame_id)
 
-    def _warn_per_reason(self, reason: str, text: str) -> None:
-        """A warning at most every WARN_PERIOD_S per reason: one bad stamp must not hide a
-        missing frame (rclpy's throttling is per call site)."""
+    def _warn_per_reason(self, text: str) -> None:
+        """A warning at most every WARN_PERIOD_S per reason, so that one bad input repeated
+        at camera rate does not hide another (rclpy's throttling is per call site).
+
+        The reason is the text with its numbers and quoted values blanked: "unknown
+        encoding 'a'" and "unknown encoding 'b'" are one reason. At most MAX_REASONS are
+        remembered, so a sender inventing new reasons cannot grow the table or the log
+        without bound.
+        """
+        reason = _VARYING_PARTS.sub("_", text)
         now = time.monotonic()
-        if now - self._last_warned.get(reason, -math.inf) >= WARN_PERIOD_S:
-            self._last_warned[reason] = now
-            self.get_logger().warning(text)
+        last = self._last_warned.get(reason)
+        if last is not None and now - last < WARN_PERIOD_S:
+            return
+        if last is None and len(self._last_warned) >= MAX_REASONS:
+            self._last_warned = {
+                key: when for key, when in self._last_warned.items() if now - when < WARN_PERIOD_S
+            }
+            if len(self._last_warned) >= MAX_REASONS:
+                return
+        self._last_warned[reason] = now
+        self.get_logger().warning(text)
 
     # -- work ---------------------------------------------------------------------------------
 
@@ -481,9 +504,7 @@ class HandsNode(LifecycleNode):
                 self._process(frame)
             except (ImageConversionError, ValueError) as error:
                 self.stats.bad_frame()
-                self.get_logger().warning(
-                    f"frame skipped: {error}", throttle_duration_sec=WARN_PERIOD_S
-                )
+                self._warn_per_reason(f"frame skipped: {error}")
             except Exception as error:  # one bad frame must not stop the node
                 self.stats.failed_frame()
                 self.get_logger().error(

@@ -77,6 +77,20 @@ def test_binning_and_roi_adjust_the_intrinsics_and_the_image_size():
     )
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"roi": RegionOfInterest(x_offset=100, y_offset=5000, width=320, height=240)}, "roi"),
+        ({"roi": RegionOfInterest(x_offset=1000, y_offset=0, width=320, height=240)}, "roi"),
+        ({"roi": RegionOfInterest(x_offset=10, y_offset=10, width=0, height=240)}, "roi"),
+        ({"binning_x": 4096}, "binning"),
+    ],
+)
+def test_a_readout_outside_the_sensor_is_refused(fields, message):
+    with pytest.raises(ValueError, match=message):
+        camera_model(info(**fields), rectified=False)
+
+
 def test_a_zero_roi_and_zero_binning_mean_the_whole_sensor():
     message = info(binning_x=0, binning_y=0, roi=RegionOfInterest())
     assert image_size(message) == (1280, 720)
@@ -128,9 +142,11 @@ def test_a_stamp_that_cannot_head_an_output_is_refused_naming_the_field(sec, nan
 
 
 def test_the_output_frame_is_the_camera_infos_then_the_images():
+    assert output_frame_id("/image_frame", "") == "image_frame"  # tf2 refuses a leading '/'
+    assert output_frame_id("image_frame", "//info_frame") == "info_frame"
     assert output_frame_id("image_frame", "info_frame") == "info_frame"
     assert output_frame_id("", "info_frame") == "info_frame"
     assert output_frame_id("image_frame", "") == "image_frame"
     with pytest.raises(HeaderError, match=r"header\.frame_id is empty") as error:
-        output_frame_id("", "")
+        output_frame_id("/", "")
     assert error.value.field == "header.frame_id"

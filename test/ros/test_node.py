@@ -103,8 +103,11 @@ def node_process(
 
 
 @contextmanager
-def camera_process(files: dict[str, Path], namespace: str, plan: str) -> Iterator[None]:
-    process = subprocess.Popen([sys.executable, str(CAMERA), namespace, str(files["image"]), plan])
+def camera_process(
+    files: dict[str, Path], namespace: str, plan: str, ros_args: Sequence[str] = ()
+) -> Iterator[None]:
+    command = [sys.executable, str(CAMERA), namespace, str(files["image"]), plan]
+    process = subprocess.Popen(command + (["--ros-args", *ros_args] if ros_args else []))
     try:
         yield
     finally:
@@ -163,6 +166,19 @@ class Listener:
     def diagnostic_value(self, key: str) -> float | None:
         text = self.diagnostic_text(key)
         return None if text is None else float(text)
+
+    def every_frame_is_accounted_for(self) -> bool:
+        """The node's own account: every image received was processed, dropped for a newer
+        one, refused, skipped without intrinsics or failed, each exactly once."""
+        received = self.diagnostic_value("frames_received") or 0
+        outcomes = (
+            "frames_processed",
+            "frames_dropped",
+            "bad_input_frames",
+            "frames_without_camera_info",
+            "failed_frames",
+        )
+        return received > 0 and received == sum(self.diagnostic_value(o) or 0 for o in outcomes)
 
     def close(self) -> None:
         self.executor.shutdown()
@@ -362,6 +378,7 @@ def test_each_frame_gets_one_answer_decided_from_its_header(files, listener):
         listener.spin_until(
             lambda: (listener.diagnostic_value("bad_input_frames") or 0) >= 2, 30, "refusals"
         )
+        listener.spin_until(listener.every_frame_is_accounted_for, 30, "the counters to add up")
         for _ in range(20):
             listener.executor.spin_once(timeout_sec=0.05)
     by_stamp = {m.header.stamp.sec: m for m in listener.hands}
@@ -414,10 +431,18 @@ def test_an_uncalibrated_camera_is_skipped_or_run_with_a_default_pinhole(files, 
 
 
 def test_compressed_garbage_and_size_bombs_are_counted_then_jpeg_frames_answered(files, listener):
+    """Also: remapping the image topic moves its /compressed topic with it, as image_transport
+    does (the camera publishes on renamed/compressed)."""
     params = params_file(files, image_transport="compressed")
+    renamed = f"/{listener.namespace}/renamed"
     with (
-        node_process(params, listener.namespace) as log,
-        camera_process(files, listener.namespace, "compressed-bad-then-good:30"),
+        node_process(params, listener.namespace, ros_args=["-r", f"image:={renamed}"]) as log,
+        camera_process(
+            files,
+            listener.namespace,
+            "compressed-bad-then-good:30",
+            ros_args=["-r", "image/compressed:=renamed/compressed"],
+        ),
     ):
         listener.spin_until(lambda: len(listener.hands) >= 3, 240, "results from JPEG frames")
         # Garbage, then a JPEG and a PNG claiming 20000x20000 (2.3 GB each if decoded); the
@@ -432,6 +457,7 @@ def test_compressed_garbage_and_size_bombs_are_counted_then_jpeg_frames_answered
     # the CameraInfo, counted all the same, but after allocating gigabytes.
     for kind in ("JPEG image (jpeg)", "PNG image (png)"):
         assert f"{kind} declares 20000x20000, larger than 16384 pixels a side" in text, text
+    assert f"images on {renamed}/compressed" in text
     assert "Traceback" not in text
 
 

@@ -62,7 +62,7 @@ import cv2
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import FINGERS, JOINT_NAMES, NUM_JOINTS
+from repehand_ros.hands import FINGERS, JOINT_NAMES, NUM_JOINTS
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 ANNOTATION_SUBSETS: tuple[str, ...] = ("all", "human_annot", "machine_annot")

@@ -43,7 +43,7 @@ from repehand_ros.data.metrics import (
     point_errors,
     procrustes_transform,
 )
-from repehand_ros.mano.joints import JOINT_NAMES, NUM_JOINTS
+from repehand_ros.hands import JOINT_NAMES, NUM_JOINTS
 
 TWO_HAND_JOINTS = 2 * NUM_JOINTS
 JOINT_LABELS: tuple[str, ...] = tuple(f"{hand}_{name}" for hand in HANDS for name in JOINT_NAMES)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from repehand_ros.detection.box_ops import longer_side
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.crop import CROP_EXTENSION, crop_box_around
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 MIN_HAND_FRACTION = 0.35
 """Smallest share of the crop side a hand's longer side may cover in a shared crop."""

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import NUM_JOINTS
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import NUM_JOINTS, HandSide
 
 
 class DetectionSource(str, enum.Enum):

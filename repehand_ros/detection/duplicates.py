@@ -19,7 +19,7 @@ import numpy as np
 
 from repehand_ros.detection.box_ops import iou, longer_side
 from repehand_ros.detection.detections import HandDetection
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from repehand_ros.detection.mediapipe_detector import MediaPipeHandDetector, Med
 from repehand_ros.detection.regions import FixedRegionFinder, WholeImageFinder
 from repehand_ros.detection.tracker import HandTracker, TrackerSettings
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 from repehand_ros.resources import Closeable
 
 MODES = ("detector", "roi", "image")

@@ -18,7 +18,7 @@ from repehand_ros.detection.box_ops import KEYPOINT_BOX_SCALE, box_around_points
 from repehand_ros.detection.detections import DetectionSource, HandDetection
 from repehand_ros.detection.duplicates import DuplicateRules, suppress_duplicates
 from repehand_ros.detection.images import check_rgb_image
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 from repehand_ros.resources import Closeable
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from repehand_ros.detection.box_ops import image_box, visible_fraction
 from repehand_ros.detection.detections import DetectionSource, HandDetection
 from repehand_ros.detection.images import check_rgb_image
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 from repehand_ros.resources import Closeable
 
 ASSUMED_SCORE = 1.0

@@ -26,8 +26,7 @@ from repehand_ros.detection.box_ops import (
 )
 from repehand_ros.detection.detections import DetectionSource, HandDetection
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import NUM_JOINTS
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import NUM_JOINTS, HandSide
 
 logger = logging.getLogger(__name__)
 

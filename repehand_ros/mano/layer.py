@@ -15,7 +15,7 @@ import torch
 from smplx.utils import Struct
 from torch import nn
 
-from repehand_ros.mano.joints import FINGERS, WRIST
+from repehand_ros.hands import FINGERS, WRIST
 from repehand_ros.mano.safe_pickle import ManoFileError, load_mano_pickle
 
 logger = logging.getLogger(__name__)

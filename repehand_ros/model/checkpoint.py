@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from repehand_ros.mano.joints import NUM_JOINTS
+from repehand_ros.hands import NUM_JOINTS
 from repehand_ros.model.network import RepeHandNet
 from repehand_ros.model.variants import (
     DEFAULT_INPUT_SIZE,

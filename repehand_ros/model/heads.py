@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from repehand_ros.mano.joints import NUM_JOINTS
+from repehand_ros.hands import NUM_JOINTS
 from repehand_ros.model.outputs import HandPrediction
 from repehand_ros.model.rotation import rot6d_to_rotmat, rotmat_to_axis_angle
 

@@ -53,8 +53,8 @@ from repehand_ros.detection import (
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.placement import PlacementError, place_hand, reprojection_errors_px
-from repehand_ros.mano.joints import JOINT_NAMES, WRIST
-from repehand_ros.pipeline.results import HandResult, HandSide, TwoHandResult
+from repehand_ros.hands import JOINT_NAMES, WRIST, HandSide
+from repehand_ros.pipeline.results import HandResult, TwoHandResult
 
 logger = logging.getLogger(__name__)
 

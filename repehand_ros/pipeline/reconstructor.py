@@ -42,6 +42,7 @@ from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.crop import CropTransform
 from repehand_ros.geometry.placement import PlacementError, place_hand, place_two_hands
+from repehand_ros.hands import HandSide
 from repehand_ros.model.outputs import RepeHandOutput
 from repehand_ros.model.variants import check_input_size, get_variant
 from repehand_ros.pipeline.backends import (
@@ -59,7 +60,7 @@ from repehand_ros.pipeline.keypoint_hands import (
     KeypointHands,
     keypoint_locator,
 )
-from repehand_ros.pipeline.results import HandResult, HandSide, StageTimes, TwoHandResult
+from repehand_ros.pipeline.results import HandResult, StageTimes, TwoHandResult
 from repehand_ros.pipeline.smoothing import SmoothingConfig, TwoHandSmoother
 from repehand_ros.resources import Closeable
 

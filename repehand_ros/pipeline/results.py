@@ -8,25 +8,17 @@ frame of the camera that took the image (x right, y down, z forward).
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import NUM_JOINTS
+from repehand_ros.hands import NUM_JOINTS, HandSide
 
 NUM_VERTICES = 778
 NUM_FACES = 1538
 MANO_POSE_SIZE = 48
 MANO_SHAPE_SIZE = 10
-
-
-class HandSide(enum.IntEnum):
-    """The person's right or left hand (values match HandMesh.RIGHT / LEFT)."""
-
-    RIGHT = 0
-    LEFT = 1
 
 
 def _zeros(*shape: int) -> np.ndarray:

@@ -14,14 +14,9 @@ from std_msgs.msg import Header
 
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.rotations import matrix_from_quaternion, quaternion_from_matrix
+from repehand_ros.hands import HandSide
 from repehand_ros.msg import HandMesh, ImageBox, TwoHandMesh
-from repehand_ros.pipeline.results import (
-    NUM_VERTICES,
-    HandResult,
-    HandSide,
-    StageTimes,
-    TwoHandResult,
-)
+from repehand_ros.pipeline.results import NUM_VERTICES, HandResult, StageTimes, TwoHandResult
 
 
 def _float32(value: float) -> float:

@@ -27,8 +27,8 @@ from rclpy.duration import Duration
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from repehand_ros.mano.joints import BONES
-from repehand_ros.pipeline.results import NUM_VERTICES, HandResult, HandSide, TwoHandResult
+from repehand_ros.hands import BONES, HandSide
+from repehand_ros.pipeline.results import NUM_VERTICES, HandResult, TwoHandResult
 
 KINDS: tuple[str, ...] = ("mesh", "skeleton", "joints")
 

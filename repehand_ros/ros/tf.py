@@ -29,7 +29,7 @@ from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
 from std_msgs.msg import Header
 
 from repehand_ros.geometry.rotations import quaternion_from_matrix
-from repehand_ros.mano.joints import JOINT_NAMES
+from repehand_ros.hands import JOINT_NAMES
 from repehand_ros.pipeline.results import TwoHandResult
 
 TF_TOPIC = "/tf"

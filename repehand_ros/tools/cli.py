@@ -3,7 +3,8 @@
 Each sub-command lives in its own module under `repehand_ros.tools` and
 exposes `register(subparsers)`, which adds its parser and sets `func` to a
 callable taking the parsed arguments and returning the exit status. A
-sub-command reports a user error by raising `CommandError`: one clear line,
+sub-command reports a user error by raising `CommandError` (tools.command,
+which sub-commands import: this module only imports them): one clear line,
 exit status 2, no stack trace. A sub-command that runs ROS sets
 `accepts_ros_args=True` and receives what follows `--ros-args` as `args.ros_args`.
 """
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from repehand_ros import __version__
+from repehand_ros.tools.command import CommandError
 
 # Modules that provide sub-commands, in the order `--help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
@@ -32,40 +34,6 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "repehand_ros.tools.record",
     "repehand_ros.tools.replay",
 )
-
-
-class CommandError(Exception):
-    """A problem the user can fix (a missing file, a bad option): printed as one line."""
-
-
-def add_architecture_options(parser: argparse.ArgumentParser) -> None:
-    """--variant and --input-size: checks against the checkpoint, which says both itself."""
-    from repehand_ros.model.variants import (
-        DEFAULT_INPUT_SIZE,
-        DEFAULT_VARIANT,
-        VARIANTS,
-        check_input_size,
-    )
-
-    def input_size(text: str) -> int:
-        try:
-            return check_input_size(int(text))
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    parser.add_argument(
-        "--variant",
-        choices=sorted(VARIANTS),
-        help="network size: read from the checkpoint (an error if this disagrees); with "
-        f"random weights {DEFAULT_VARIANT}",
-    )
-    parser.add_argument(
-        "--input-size",
-        type=input_size,
-        metavar="PIXELS",
-        help="crop size: read from the checkpoint (an error if this disagrees); with random "
-        f"weights {DEFAULT_INPUT_SIZE}",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:

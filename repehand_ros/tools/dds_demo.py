@@ -18,13 +18,12 @@ import time
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import FINGERS, NUM_JOINTS
+from repehand_ros.hands import FINGERS, NUM_JOINTS, HandSide
 from repehand_ros.pipeline.results import (
     MANO_POSE_SIZE,
     MANO_SHAPE_SIZE,
     NUM_VERTICES,
     HandResult,
-    HandSide,
     StageTimes,
     TwoHandResult,
 )

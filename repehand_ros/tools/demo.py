@@ -35,7 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from repehand_ros.tools.cli import CommandError, add_architecture_options
+from repehand_ros.tools.command import CommandError, add_architecture_options
 
 logger = logging.getLogger(__name__)
 
@@ -451,7 +451,7 @@ class ResultsFile:
         return self._camera_index[id(camera)]
 
     def write(self, complete: bool, failed: list[str]) -> None:
-        from repehand_ros.mano.joints import JOINT_NAMES
+        from repehand_ros.hands import JOINT_NAMES
 
         document = {
             **self.header,

@@ -18,7 +18,7 @@ import logging
 import math
 from pathlib import Path
 
-from repehand_ros.tools.cli import CommandError, add_architecture_options
+from repehand_ros.tools.command import CommandError, add_architecture_options
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from repehand_ros.tools.cli import CommandError, add_architecture_options
+from repehand_ros.tools.command import CommandError, add_architecture_options
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repehand_ros.tools.cli import CommandError
+from repehand_ros.tools.command import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

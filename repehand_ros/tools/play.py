@@ -460,7 +460,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def source_options(args: argparse.Namespace) -> SourceOptions:
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
 
     if args.rate is not None and not 0.01 <= args.rate <= 1000:
         raise CommandError(f"--rate must be in [0.01, 1000], got {args.rate}")
@@ -470,7 +470,7 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
 
 
 def intrinsics_of(args: argparse.Namespace) -> Intrinsics:
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
 
     if args.focal is not None and not args.focal > 0:
         raise CommandError(f"--focal must be positive, got {args.focal}")
@@ -518,7 +518,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import threading
 
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
 
     options = source_options(args)
     intrinsics = intrinsics_of(args)

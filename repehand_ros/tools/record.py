@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -163,7 +162,7 @@ def _print_json(**values: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
 
     if args.bag.exists():
         raise CommandError(f"{args.bag} exists already; a bag is never overwritten")
@@ -188,9 +187,3 @@ def run(args: argparse.Namespace) -> int:
     )
     _print_json(event="done", bag=str(args.bag), messages=counts)
     return 0
-
-
-if __name__ == "__main__":
-    from repehand_ros.tools.cli import main
-
-    sys.exit(main(["record", *sys.argv[1:]]))

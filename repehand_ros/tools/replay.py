@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -249,7 +248,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
 
     if not is_bag(args.in_bag):
         raise CommandError(f"{args.in_bag} is not a ROS 2 bag (a folder with metadata.yaml)")
@@ -280,9 +279,3 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     print(json.dumps({"in": str(args.in_bag), "out": str(args.out_bag), **summary}))
     return 0
-
-
-if __name__ == "__main__":
-    from repehand_ros.tools.cli import main
-
-    sys.exit(main(["replay", *sys.argv[1:]]))

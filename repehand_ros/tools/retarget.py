@@ -1,7 +1,7 @@
 """`repehand retarget`: the example teleoperation node (TwoHandMesh to robot JointState).
 
 Retargets one of the person's hands to a robot hand with dex-retargeting and publishes the
-robot's joint positions as sensor_msgs/JointState; see repehand_ros.teleop.retarget_node.
+robot's joint positions as sensor_msgs/JointState; see repehand_ros.ros.retarget_node.
 ROS arguments follow --ros-args, e.g.
 --ros-args -r hands:=/hands/hands -r joint_states:=/robot_hand/joint_commands
 """
@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 
-from repehand_ros.tools.cli import CommandError
+from repehand_ros.tools.command import CommandError
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The command-line options, shared with python -m repehand_ros.teleop.retarget_node."""
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "retarget",
+        help="retarget a hand to a robot hand (dex-retargeting) and publish its JointState",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--config",
         required=True,
@@ -31,16 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="right",
         help="the person's hand that drives the robot (default: %(default)s)",
     )
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "retarget",
-        help="retarget a hand to a robot hand (dex-retargeting) and publish its JointState",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
     parser.set_defaults(func=run, accepts_ros_args=True)
 
 
@@ -52,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         retargeter = HandRetargeter(args.config, args.urdf, args.side)
     except RetargetingError as error:
         raise CommandError(str(error)) from error
-    from repehand_ros.teleop.retarget_node import spin
+    from repehand_ros.ros.retarget_node import spin
 
     return spin(retargeter, list(getattr(args, "ros_args", [])))

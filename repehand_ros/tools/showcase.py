@@ -530,7 +530,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
 
     if args.repeat is None:
         rate = args.rate or 10.0

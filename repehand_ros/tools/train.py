@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from repehand_ros.tools.cli import CommandError
+from repehand_ros.tools.command import CommandError
 
 logger = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import NUM_JOINTS, WRIST
+from repehand_ros.hands import NUM_JOINTS, WRIST
 from repehand_ros.model.variants import HEATMAP_STRIDE, check_input_size
 
 HANDS: tuple[str, str] = ("right", "left")

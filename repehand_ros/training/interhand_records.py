@@ -32,7 +32,7 @@ import torch
 
 from repehand_ros.data.interhand import InterHandDataset, InterHandSample
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.mano.joints import NUM_JOINTS
+from repehand_ros.hands import NUM_JOINTS
 from repehand_ros.mano.layer import ManoPair
 from repehand_ros.training.augmentation import (
     NUM_POSE_PARAMS,

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.mano.joints import BONES, NUM_JOINTS
-from repehand_ros.pipeline.results import NUM_VERTICES, HandResult, HandSide, TwoHandResult
+from repehand_ros.hands import BONES, NUM_JOINTS, HandSide
+from repehand_ros.pipeline.results import NUM_VERTICES, HandResult, TwoHandResult
 
 # RGB, 0..255: the same hues as repehand_ros.ros.markers.HAND_RGB.
 HAND_COLOURS: dict[HandSide, tuple[int, int, int]] = {

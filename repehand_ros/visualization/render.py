@@ -38,7 +38,8 @@ import cv2
 import numpy as np
 
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.pipeline.results import HandSide, TwoHandResult
+from repehand_ros.hands import HandSide
+from repehand_ros.pipeline.results import TwoHandResult
 from repehand_ros.resources import Closeable
 from repehand_ros.visualization.overlay import HAND_COLOURS, draw_hand
 

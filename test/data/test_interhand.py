@@ -17,7 +17,7 @@ from repehand_ros.data.interhand import (
     interhand_to_repehand,
     locate_files,
 )
-from repehand_ros.mano.joints import JOINT_NAMES
+from repehand_ros.hands import JOINT_NAMES
 
 
 @pytest.fixture(scope="module")

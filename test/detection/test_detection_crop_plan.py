@@ -6,7 +6,7 @@ import pytest
 
 from repehand_ros.detection import MIN_HAND_FRACTION, plan_crops
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 RIGHT, LEFT = HandSide.RIGHT, HandSide.LEFT
 

@@ -7,7 +7,7 @@ import numpy as np
 from repehand_ros.detection import DetectionSource, HandDetection, suppress_duplicates
 from repehand_ros.detection.box_ops import box_around_points
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 RIGHT, LEFT = HandSide.RIGHT, HandSide.LEFT
 

@@ -15,7 +15,7 @@ from repehand_ros.detection import (
     MediaPipeSettings,
 )
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 # Drawn by looking at right04.jpg: the hand holding the board's right edge,
 # from the thumb above the board's edge down to the wrist under the watch.

@@ -17,7 +17,7 @@ from repehand_ros.detection import (
     create_hand_locator,
 )
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 IMAGE = np.zeros((480, 640, 3), np.uint8)
 

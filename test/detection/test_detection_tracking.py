@@ -15,7 +15,7 @@ from repehand_ros.detection import (
     TrackerSettings,
 )
 from repehand_ros.detection.box_ops import box_around_points
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 
 IMAGE = np.zeros((480, 640, 3), np.uint8)
 SIZE = (480, 640)

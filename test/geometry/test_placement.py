@@ -15,7 +15,7 @@ from repehand_ros.geometry.placement import (
     place_two_hands,
     reprojection_errors_px,
 )
-from repehand_ros.mano.joints import BONES, NUM_JOINTS
+from repehand_ros.hands import BONES, NUM_JOINTS
 
 # A 1280 x 720 camera (a RealSense-like colour stream) with real-looking barrel distortion.
 CAMERA = PinholeCamera(

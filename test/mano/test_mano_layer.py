@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from repehand_ros.mano.joints import JOINT_NAMES
+from repehand_ros.hands import JOINT_NAMES
 from repehand_ros.mano.layer import EVALUATION_FINGERTIP_VERTICES, ManoPair, joint_regressor
 
 

@@ -18,14 +18,13 @@ import pytest
 
 from repehand_ros.detection import MediaPipeHandDetector
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.mano.joints import BONES, JOINT_NAMES
+from repehand_ros.hands import BONES, JOINT_NAMES, HandSide
 from repehand_ros.pipeline.keypoint_hands import (
     KEYPOINT_BACKEND_NAME,
     DegeneratePalmError,
     palm_rotation,
 )
 from repehand_ros.pipeline.reconstructor import HandReconstructor, ReconstructorConfig
-from repehand_ros.pipeline.results import HandSide
 
 CAMERA = PinholeCamera(
     k=np.array([[600.0, 0.0, 319.5], [0.0, 600.0, 239.5], [0.0, 0.0, 1.0]]),

@@ -28,6 +28,7 @@ from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.crop import CropTransform
 from repehand_ros.geometry.placement import place_hand
+from repehand_ros.hands import HandSide
 from repehand_ros.mano.layer import ManoPair
 from repehand_ros.model.outputs import HandPrediction, RepeHandOutput
 from repehand_ros.pipeline.backends import BackendError
@@ -36,7 +37,6 @@ from repehand_ros.pipeline.reconstructor import (
     ReconstructorConfig,
     hand_confidence,
 )
-from repehand_ros.pipeline.results import HandSide
 from repehand_ros.pipeline.smoothing import SmoothingConfig
 
 CAMERA = PinholeCamera(

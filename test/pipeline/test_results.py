@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.pipeline.results import HandResult, HandSide, TwoHandResult
+from repehand_ros.hands import HandSide
+from repehand_ros.pipeline.results import HandResult, TwoHandResult
 
 
 def test_a_missing_hand_has_zero_arrays_of_the_documented_shapes():

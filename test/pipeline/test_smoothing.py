@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from repehand_ros.pipeline.results import HandResult, HandSide, TwoHandResult
+from repehand_ros.hands import HandSide
+from repehand_ros.pipeline.results import HandResult, TwoHandResult
 from repehand_ros.pipeline.smoothing import (
     HandSmoother,
     OneEuroFilter,

@@ -9,7 +9,8 @@ import pytest
 from repehand_ros.msg import HandMesh
 from std_msgs.msg import Header
 
-from repehand_ros.pipeline.results import HandResult, HandSide, TwoHandResult
+from repehand_ros.hands import HandSide
+from repehand_ros.pipeline.results import HandResult, TwoHandResult
 from repehand_ros.ros.conversions import (
     hand_result_from_mesh,
     two_hand_mesh_from_result,

@@ -8,8 +8,8 @@ from rclpy.serialization import deserialize_message, serialize_message
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from repehand_ros.mano.joints import BONES
-from repehand_ros.pipeline.results import NUM_FACES, NUM_VERTICES, HandResult, HandSide
+from repehand_ros.hands import BONES, HandSide
+from repehand_ros.pipeline.results import NUM_FACES, NUM_VERTICES, HandResult
 from repehand_ros.ros.markers import KINDS, delete_all_markers, hand_markers
 from repehand_ros.tools.dds_demo import synthetic_result
 

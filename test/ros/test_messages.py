@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from repehand_ros.mano.joints import JOINT_NAMES
+from repehand_ros.hands import JOINT_NAMES
 
 INSPECT = """
 import json

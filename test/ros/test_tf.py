@@ -18,8 +18,8 @@ from rclpy.serialization import deserialize_message, serialize_message
 from scipy.spatial.transform import Rotation
 from std_msgs.msg import Header
 
-from repehand_ros.mano.joints import JOINT_NAMES
-from repehand_ros.pipeline.results import HandResult, HandSide
+from repehand_ros.hands import JOINT_NAMES, HandSide
+from repehand_ros.pipeline.results import HandResult
 from repehand_ros.ros.tf import TF_TOPIC, joint_transforms, tf_message_type
 from repehand_ros.tools.dds_demo import synthetic_result
 

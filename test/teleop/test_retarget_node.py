@@ -34,7 +34,8 @@ def recorded_messages() -> list:
     """TwoHandMesh messages as the hands node would have published them, one per curl."""
     from std_msgs.msg import Header
 
-    from repehand_ros.pipeline.results import HandResult, HandSide
+    from repehand_ros.hands import HandSide
+    from repehand_ros.pipeline.results import HandResult
     from repehand_ros.ros.conversions import two_hand_mesh_from_result
     from repehand_ros.tools.dds_demo import synthetic_result
 
@@ -100,7 +101,8 @@ def run_graph(extra_ros_args: list[str], expected: int) -> list:
         [
             sys.executable,
             "-m",
-            "repehand_ros.teleop.retarget_node",
+            "repehand_ros.tools.cli",
+            "retarget",
             *("--config", str(CONFIG), "--urdf", str(URDF), "--side", "right"),
             *("--ros-args", "-r", f"hands:={hands_topic}"),
             *("-p", f"joint_states_topic:={joints_topic}", "-p", "queue_depth:=10"),

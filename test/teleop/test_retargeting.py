@@ -219,7 +219,7 @@ def test_a_config_that_is_not_dex_retargeting_yaml_says_so(tmp_path):
 
 
 def test_the_retarget_subcommand_parses_and_reports_a_missing_config_as_one_line(tmp_path):
-    from repehand_ros.tools.cli import CommandError
+    from repehand_ros.tools.command import CommandError
     from repehand_ros.tools.retarget import register
 
     parser = argparse.ArgumentParser()

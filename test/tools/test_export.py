@@ -15,7 +15,7 @@ from fixtures.checkpoints import (
 
 from repehand_ros.model.checkpoint import load_model
 from repehand_ros.tools import export
-from repehand_ros.tools.cli import CommandError
+from repehand_ros.tools.command import CommandError
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

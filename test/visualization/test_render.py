@@ -17,7 +17,7 @@ import pytest
 from fixtures.checkpoints import write_plumbing_checkpoint
 
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.pipeline.results import HandSide
+from repehand_ros.hands import HandSide
 from repehand_ros.visualization.render import (
     HandDrawing,
     OpenCVRenderer,

@@ -10,14 +10,12 @@ When the hand is not valid (not found in that image) nothing is published, or, w
 hold_last, the last joint positions again with the new stamp; either way it says so in the
 log at most every invalid_log_period_s seconds.
 
-Run it with `repehand retarget --config CFG --urdf URDF --side right --ros-args ...` or
-`python -m repehand_ros.teleop.retarget_node` with the same arguments.
+Run it with `repehand retarget --config CFG --urdf URDF --side right --ros-args ...`
+(repehand_ros.tools.retarget).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,7 +27,6 @@ from sensor_msgs.msg import JointState
 
 from repehand_ros.msg import HandMesh, TwoHandMesh
 from repehand_ros.teleop.retargeting import HandRetargeter, RetargetingError
-from repehand_ros.tools.retarget import add_arguments
 
 NODE_NAME = "retarget"
 HANDS_TOPIC = "hands"
@@ -109,23 +106,3 @@ def spin(retargeter: HandRetargeter, ros_args: Sequence[str]) -> int:
         if rclpy.ok():
             rclpy.shutdown()
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m repehand_ros.teleop.retarget_node --config CFG [--urdf URDF] [--side S]
-    [--ros-args ...]`."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    split = argv.index("--ros-args") if "--ros-args" in argv else len(argv)
-    parser = argparse.ArgumentParser(prog="retarget_node", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv[:split])
-    try:
-        retargeter = HandRetargeter(args.config, args.urdf, args.side)
-    except RetargetingError as error:
-        print(f"retarget_node: error: {error}", file=sys.stderr)
-        return 2
-    return spin(retargeter, argv[split:])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

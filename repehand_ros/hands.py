@@ -1,11 +1,23 @@
-"""The 21 hand joints every part of the package uses, in RepeHand's order.
+"""The words every part of the package shares: which hand, and its 21 joints.
 
-Order: wrist, then thumb, index, middle, ring and pinky, each from the
-knuckle nearest the palm (_1) to the fingertip (_4). This is the order of
-HandMesh.joints and HandMesh.keypoints_2d, and of the network's heatmaps.
+Order of the joints: wrist, then thumb, index, middle, ring and pinky, each
+from the knuckle nearest the palm (_1) to the fingertip (_4). This is the
+order of HandMesh.joints and HandMesh.keypoints_2d, of the network's heatmaps
+and of the 21 joints regressed from the MANO mesh. Nothing here imports
+anything: this module is the bottom floor of the package.
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class HandSide(enum.IntEnum):
+    """The person's right or left hand (values match HandMesh.RIGHT / LEFT)."""
+
+    RIGHT = 0
+    LEFT = 1
+
 
 FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
 

@@ -220,7 +220,7 @@ class Listener:
 
 def params_file(folder: Path, name: str, overrides: dict) -> Path:
     """config/hands.yaml with `overrides`: what `repehand node --params-file` reads."""
-    values = yaml.safe_load((ROOT / "config" / "hands.yaml").read_text())["/**"]["ros__parameters"]
+    values = parameters.read_params_file(ROOT / "config" / "hands.yaml")
     values.update(overrides)
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump({"/**": {"ros__parameters": values}}))
@@ -229,7 +229,7 @@ def params_file(folder: Path, name: str, overrides: dict) -> Path:
 
 def node_values(params: Path) -> dict:
     """Every parameter as the node reads it from `params` (unset ones None)."""
-    given = yaml.safe_load(params.read_text())["/**"]["ros__parameters"]
+    given = parameters.read_params_file(params)
     return {p.name: given.get(p.name, p.default) for p in parameters.PARAMETERS}
 
 

@@ -54,7 +54,7 @@ from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.crop import CROP_EXTENSION, CropTransform, crop_box_around
 from repehand_ros.model.outputs import HandPrediction, RepeHandOutput
-from repehand_ros.pipeline.backends import BACKENDS
+from repehand_ros.pipeline.config import NETWORK_BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAME_SIZE = (640, 480)
@@ -287,6 +287,7 @@ def _measure(settings: Settings, frames: tuple[np.ndarray, np.ndarray], queue) -
         base = ReconstructorConfig(
             mano_dir=Path(settings.mano_dir),
             checkpoint=Path(settings.checkpoint) if settings.checkpoint else None,
+            allow_random_weights=not settings.checkpoint,
             backend=settings.backend,
             device="cpu",
             onnx_file=Path(settings.onnx_file) if settings.onnx_file else None,
@@ -461,7 +462,11 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, help="RepeHand weights; default: random")
     parser.add_argument("--json", type=Path, default=Path("reconstructor.json"), help="output")
     parser.add_argument(
-        "--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), help="what to time"
+        "--backends",
+        nargs="+",
+        choices=NETWORK_BACKENDS,
+        default=["torch", "onnxruntime"],
+        help="what to time",
     )
     args = parser.parse_args()
     if min(args.warmup, args.rounds) < 1 or min(args.frames, args.iterations) < args.rounds:

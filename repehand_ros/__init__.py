@@ -18,13 +18,16 @@ __path__ = extend_path(__path__, __name__)
 
 __version__ = "0.1.0"
 
-_LAZY = {"HandReconstructor", "ReconstructorConfig"}
+_LAZY = {
+    "HandReconstructor": "repehand_ros.pipeline.reconstructor",
+    "ReconstructorConfig": "repehand_ros.pipeline.config",
+}
 
 
 def __getattr__(name: str):
     """`from repehand_ros import HandReconstructor` without loading torch for message users."""
     if name in _LAZY:
-        from repehand_ros.pipeline import reconstructor
+        import importlib
 
-        return getattr(reconstructor, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

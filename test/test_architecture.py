@@ -21,11 +21,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "model": {"hands"},
     "geometry": {"hands"},
     "detection": {"hands", "geometry", "resources"},
-    "pipeline": {"hands", "geometry", "mano", "model", "detection", "resources"},
+    "pipeline": {"hands", "geometry", "mano", "model", "detection", "resources", "io"},
     "io": {"hands", "geometry", "image_limits"},
     "data": {"hands", "geometry", "mano", "model", "io"},
     "training": {"hands", "geometry", "mano", "model", "data", "io"},
-    "visualization": {"hands", "geometry", "mano", "pipeline", "resources"},
+    "visualization": {"hands", "geometry", "mano", "pipeline", "resources", "io"},
     "teleop": {"hands", "pipeline"},
     "ros": {
         "hands",

@@ -23,3 +23,12 @@ def test_every_node_parameter_is_in_the_readme():
 def test_the_two_commands_are_the_ones_ci_runs():
     assert "./run.sh" in README and "./test.sh" in README
     assert "exec ./test.sh" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_readme_says_when_each_node_parameter_takes_effect():
+    applies = {}
+    for line in README.splitlines():
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        if len(cells) == 4 and cells[0].strip("`") in {p.name for p in PARAMETERS}:
+            applies[cells[0].strip("`")] = cells[2]
+    assert applies == {p.name: p.applies for p in PARAMETERS}

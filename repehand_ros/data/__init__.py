@@ -1,1 +1,1 @@
-"""Data the project fetches rather than ships: real camera footage for the demo and tests."""
+"""Data: the demo footage; InterHand2.6M read as released, and RepeHand evaluated on it."""

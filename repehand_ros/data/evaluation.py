@@ -11,7 +11,7 @@ As the official test pipeline (`InterHand26M.load_data` and `__getitem__`):
 - Crop (`network_input`): the annotation's RootNet box (`data.rootnet`)
   warped to the network's own input size, centre to centre and each side
   stretched to the crop side, bilinear on the float image, black outside,
-  then divided by 255.
+  then scaled to [0, 1] as every network input is (`model.inputs`).
 - Meshes (`evaluation_batch`): the predicted MANO meshes, and the NeuralAnnot
   fits posed with their world root rotation turned into the camera frame
   (the official `process_human_model_output`: only relative geometry matters
@@ -29,18 +29,21 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from repehand_ros.data.interhand import (
-    HANDS,
-    InterHandDataset,
-    InterHandLayoutError,
-    InterHandSample,
-    repehand_to_interhand,
-)
-from repehand_ros.data.protocols import EvaluationBatch, Protocol, SampleScores
+from repehand_ros.data.interhand import InterHandDataset, InterHandSample
+from repehand_ros.data.interhand_joints import HANDS, repehand_to_interhand
+from repehand_ros.data.interhand_layout import InterHandLayoutError, locate_files
+from repehand_ros.data.protocols import Protocol
+from repehand_ros.data.rootnet import read_rootnet_boxes
+from repehand_ros.data.scores import EvaluationBatch, SampleScores
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.crop import CropTransform
+from repehand_ros.model.inputs import normalise_crops
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import torch
+
     from repehand_ros.mano.layer import ManoPair
     from repehand_ros.model.network import RepeHandNet
     from repehand_ros.model.outputs import RepeHandOutput
@@ -51,6 +54,58 @@ SKIP_REASONS: tuple[str, ...] = ("no_valid_joint_in_image", "no_valid_3d_joint")
 """Why `select_samples` leaves an annotation out: the two official test filters."""
 
 
+class EvaluationError(ValueError):
+    """Nothing to evaluate: no usable sample, or selected samples without a RootNet box."""
+
+
+@dataclass
+class EvaluationInputs:
+    """What an evaluation reads before its first sample (`open_inputs`).
+
+    Attributes:
+        dataset: the split's annotations.
+        boxes: annotation id -> RootNet box, image pixels.
+        network: the network in eval mode, on `device`.
+        mano: both MANO layers, on `device`.
+        device: where the network and MANO run.
+    """
+
+    dataset: InterHandDataset
+    boxes: dict[int, Box]
+    network: RepeHandNet
+    mano: ManoPair
+    device: torch.device
+
+
+def open_inputs(
+    data_root: str | Path,
+    split: str,
+    subset: str | None,
+    checkpoint: str | Path,
+    mano_dir: str | Path,
+    device: torch.device,
+    variant: str | None = None,
+    input_size: int | None = None,
+) -> EvaluationInputs:
+    """Dataset, RootNet boxes, network and MANO, quick checks first: the layout (no reading),
+    the boxes, MANO and the checkpoint, then the annotation files (slow to read).
+
+    Raises InterHandLayoutError, FileNotFoundError (MANO), ManoFileError or
+    CheckpointError naming what is wrong.
+    """
+    from repehand_ros.mano.layer import ManoPair
+    from repehand_ros.model.checkpoint import load_model
+
+    locate_files(data_root, split, subset)
+    boxes = read_rootnet_boxes(data_root, split)
+    mano = ManoPair.from_dir(mano_dir)
+    network = load_model(checkpoint, variant, device, input_size)
+    logger.info("reading InterHand2.6M %s annotations from %s", split, data_root)
+    dataset = InterHandDataset(data_root, split, subset)
+    dataset.check_first_image()
+    return EvaluationInputs(dataset, boxes, network, mano.to(device).eval(), device)
+
+
 @dataclass
 class Selection:
     """The annotations to evaluate (dataset indices and their annotation ids), and how
@@ -59,6 +114,24 @@ class Selection:
     indices: list[int] = field(default_factory=list)
     annotation_ids: list[int] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
+
+    def describe_skipped(self) -> str:
+        """E.g. "no_valid_3d_joint: 2", or "none"."""
+        return ", ".join(f"{k}: {v}" for k, v in self.skipped.items() if v) or "none"
+
+    def check(self, boxes: Mapping[int, Box], where: str) -> None:
+        """EvaluationError when nothing was selected from `where` (e.g. "ROOT split 'test'")
+        or a selected annotation has no RootNet box."""
+        if not self.indices:
+            raise EvaluationError(
+                f"no usable samples in {where} (skipped {self.describe_skipped()})"
+            )
+        missing = [i for i in self.annotation_ids if i not in boxes]
+        if missing:
+            raise EvaluationError(
+                f"the RootNet output of {where} has no box for {len(missing)} selected "
+                f"annotations (first: {missing[0]})"
+            )
 
 
 def select_samples(dataset: InterHandDataset, limit: int | None = None) -> Selection:
@@ -95,7 +168,7 @@ def network_input(image: np.ndarray, box: Box, size: int) -> np.ndarray:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0.0, 0.0, 0.0),
     )
-    return np.ascontiguousarray(patch.transpose(2, 0, 1)) / np.float32(255.0)
+    return normalise_crops(patch)
 
 
 def crop_box_for(sample: InterHandSample, boxes: Mapping[int, Box]) -> Box:

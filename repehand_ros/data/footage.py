@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from repehand_ros.io.files import write_bytes_atomically
+
 PACKAGE = "opencv-doc"
 DATA_DIR = "./usr/share/doc/opencv-doc/examples/data/"
 FILES = ("right04.jpg", "tree.avi")
@@ -82,15 +84,15 @@ def fetch(directory: Path | None = None) -> Path:
                 f"`apt-get download {PACKAGE}` failed ({reason[0]}); run `apt-get update` "
                 "(as root) and check the network, then try again"
             )
-        _extract(debs[0], Path(tmp), directory)
+        _extract(debs[0], directory)
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
         raise FootageUnavailableError(f"{debs[0].name} did not contain {missing}")
     return directory
 
 
-def _extract(deb: Path, tmp: Path, directory: Path) -> None:
-    """Only FILES, each written next to the cache and moved into place whole."""
+def _extract(deb: Path, directory: Path) -> None:
+    """Only FILES, each written to the cache whole (io.files: never a partial file)."""
     wanted = {DATA_DIR + name: name for name in FILES}
     with (
         subprocess.Popen(
@@ -102,9 +104,7 @@ def _extract(deb: Path, tmp: Path, directory: Path) -> None:
             name = wanted.get(member.name)
             source = tar.extractfile(member) if name else None
             if name and source:
-                partial = tmp / name
-                partial.write_bytes(source.read())
-                os.replace(partial, directory / name)
+                write_bytes_atomically(directory / name, source.read())
 
 
 def right04_rgb() -> np.ndarray:

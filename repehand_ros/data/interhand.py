@@ -1,19 +1,7 @@
-"""InterHand2.6M read as released: images, camera, 3D joint and MANO (NeuralAnnot) annotations.
+"""InterHand2.6M's annotations read as released: a sample per annotation, joints in RepeHand order.
 
-Layout (v1.0, both the 5 fps and the 30 fps releases), under the dataset root:
-
-    images/{split}/Capture{c}/{sequence}/cam{camera}/image{frame}.jpg
-    annotations/{split}/InterHand2.6M_{split}_data.json
-    annotations/{split}/InterHand2.6M_{split}_camera.json
-    annotations/{split}/InterHand2.6M_{split}_joint_3d.json
-    annotations/{split}/InterHand2.6M_{split}_MANO_NeuralAnnot.json
-
-The older v0.0 release kept the same four files in one folder per annotation
-subset instead of per split (`annotations/all/`, `annotations/human_annot/`,
-`annotations/machine_annot/`); that layout is read as well when asked for a
-subset or when the per-split folder is absent.
-
-File contents:
+Where the files are: `repehand_ros.data.interhand_layout`; the joint orders:
+`repehand_ros.data.interhand_joints`. What the four annotation files hold:
 
 - `_data.json`, COCO style. `images`: id, file_name (relative to
   images/{split}), width, height, capture, camera, frame_idx, seq_name.
@@ -33,25 +21,15 @@ File contents:
   "trans": 3 (metres)}}}}, in world coordinates, for smplx MANO with
   `flat_hand_mean=False`.
 
-Joint order. InterHand2.6M lists the right hand's 21 joints (0-20), then the
-left hand's (21-41); within a hand: thumb tip (thumb4), thumb3, thumb2,
-thumb1, then index 4..1, middle 4..1, ring 4..1, pinky 4..1 (tip first,
-knuckle nearest the palm last), and the wrist last (20 / 41). RepeHand's
-order (`repehand_ros.mano.joints.JOINT_NAMES`) is wrist first, then each
-finger from its knuckle to its tip. `REPEHAND_FROM_INTERHAND[k]` is the
-InterHand index (within one hand) of RepeHand joint k:
-
-    wrist -> 20; thumb_1..4 -> 3, 2, 1, 0; index_1..4 -> 7, 6, 5, 4;
-    middle_1..4 -> 11, 10, 9, 8; ring_1..4 -> 15, 14, 13, 12;
-    pinky_1..4 -> 19, 18, 17, 16.
-
 Everything the reader returns is in RepeHand's order, hands stacked
 (right, left).
+
+Its length (near 400 lines) is one job: the sample dataclasses and the reader
+that builds them, with a clear error for each way a file can be wrong.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,180 +39,19 @@ from typing import Any
 import cv2
 import numpy as np
 
+from repehand_ros.data.interhand_joints import HAND_TYPES, HANDS, interhand_to_repehand
+from repehand_ros.data.interhand_layout import (
+    InterHandLayoutError,
+    check_keys,
+    locate_files,
+    read_json_object,
+)
 from repehand_ros.geometry.boxes import Box
-from repehand_ros.hands import FINGERS, JOINT_NAMES, NUM_JOINTS
-
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-ANNOTATION_SUBSETS: tuple[str, ...] = ("all", "human_annot", "machine_annot")
-"""The per-subset annotation folders of the v0.0 release."""
-
-HANDS: tuple[str, str] = ("right", "left")
-HAND_TYPES: tuple[str, ...] = ("right", "left", "interacting")
-
-INTERHAND_JOINTS_PER_HAND = 21
-INTERHAND_WRIST = 20
-
-INTERHAND_JOINT_NAMES: tuple[str, ...] = (
-    *(f"{finger}_{k}" for finger in FINGERS for k in (4, 3, 2, 1)),
-    "wrist",
-)
-"""One hand's joints in InterHand2.6M's order (names as RepeHand spells them)."""
-
-REPEHAND_FROM_INTERHAND: tuple[int, ...] = tuple(
-    INTERHAND_JOINT_NAMES.index(name) for name in JOINT_NAMES
-)
-"""For each RepeHand joint, its index among one InterHand2.6M hand's 21 joints."""
-
-FILE_KINDS: tuple[str, ...] = ("data", "camera", "joint_3d", "MANO_NeuralAnnot")
 
 _CAMERA_KEYS = ("campos", "camrot", "focal", "princpt")
 _IMAGE_KEYS = ("id", "file_name", "capture", "camera", "frame_idx")
 _ANNOTATION_KEYS = ("id", "image_id", "bbox", "joint_valid", "hand_type", "hand_type_valid")
 _MANO_KEYS = ("pose", "shape", "trans")
-
-
-class InterHandLayoutError(ValueError):
-    """A folder or file that is not InterHand2.6M as released: says what is missing or wrong."""
-
-
-def interhand_to_repehand(joints: np.ndarray) -> np.ndarray:
-    """InterHand2.6M joints (..., 42, D) to RepeHand order, hands stacked: (..., 2, 21, D)."""
-    joints = np.asarray(joints)
-    if joints.ndim < 2 or joints.shape[-2] != 2 * INTERHAND_JOINTS_PER_HAND:
-        raise ValueError(f"expected (..., 42, D) InterHand2.6M joints, got shape {joints.shape}")
-    per_hand = joints.reshape(*joints.shape[:-2], 2, INTERHAND_JOINTS_PER_HAND, joints.shape[-1])
-    return per_hand[..., list(REPEHAND_FROM_INTERHAND), :]
-
-
-def repehand_to_interhand(joints: np.ndarray) -> np.ndarray:
-    """The inverse of `interhand_to_repehand`: (..., 2, 21, D) hands to (..., 42, D)."""
-    joints = np.asarray(joints)
-    if joints.ndim < 3 or joints.shape[-3:-1] != (2, INTERHAND_JOINTS_PER_HAND):
-        raise ValueError(f"expected (..., 2, 21, D) RepeHand joints, got shape {joints.shape}")
-    per_hand = np.empty_like(joints)
-    per_hand[..., list(REPEHAND_FROM_INTERHAND), :] = joints
-    return per_hand.reshape(*joints.shape[:-3], 2 * INTERHAND_JOINTS_PER_HAND, joints.shape[-1])
-
-
-def file_name(split: str, kind: str) -> str:
-    """The released name of one annotation file, e.g. InterHand2.6M_test_camera.json."""
-    return f"InterHand2.6M_{split}_{kind}.json"
-
-
-@dataclass(frozen=True)
-class AnnotationFiles:
-    """The four annotation files of one split, and the folder of its images."""
-
-    data: Path
-    camera: Path
-    joint_3d: Path
-    mano: Path
-    images: Path
-
-
-def _expected_layout(root: Path, split: str) -> str:
-    names = file_name(split, "{" + ",".join(FILE_KINDS) + "}")
-    return (
-        f"expected {root}/annotations/{split}/{names} and images in "
-        f"{root}/images/{split}/Capture*/<sequence>/cam*/"
-    )
-
-
-def _hint_for_root(root: Path) -> str:
-    if root.name in ("annotations", "images") and (root.parent / "images").is_dir():
-        return f" (pass the folder that holds annotations/ and images/: {root.parent})"
-    nested = [p.parent for p in sorted(root.glob("*/annotations")) if p.is_dir()]
-    if nested:
-        return f" (the dataset seems to be one level down: {nested[0]})"
-    return ""
-
-
-def locate_files(root: str | Path, split: str, subset: str | None = None) -> AnnotationFiles:
-    """The annotation files and image folder of `split` under `root`, or InterHandLayoutError.
-
-    `subset` picks a v0.0 annotation subset folder (all, human_annot,
-    machine_annot); None means the v1.0 per-split folder, falling back to
-    `all` when only the v0.0 layout is there.
-    """
-    root = Path(root).expanduser()
-    if split not in SPLITS:
-        raise InterHandLayoutError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
-    if subset is not None and subset not in ANNOTATION_SUBSETS:
-        raise InterHandLayoutError(
-            f"unknown annotation subset {subset!r}: expected one of {', '.join(ANNOTATION_SUBSETS)}"
-        )
-    if not root.exists():
-        raise InterHandLayoutError(f"InterHand2.6M folder not found: {root}")
-    if not root.is_dir():
-        raise InterHandLayoutError(f"InterHand2.6M root {root} is a file, not a folder")
-    annotations = root / "annotations"
-    if not annotations.is_dir():
-        raise InterHandLayoutError(
-            f"{root} is not an InterHand2.6M folder: no annotations/ folder in it"
-            f"{_hint_for_root(root)}; {_expected_layout(root, split)}"
-        )
-    if subset is not None:
-        folder = annotations / subset
-    elif (annotations / split).is_dir():
-        folder = annotations / split
-    elif (annotations / "all").is_dir():
-        folder = annotations / "all"
-    else:
-        present = sorted(p.name for p in annotations.iterdir() if p.is_dir())
-        raise InterHandLayoutError(
-            f"no annotations for split {split!r} in {annotations}: no {split}/ folder "
-            f"(v1.0 layout) nor all/ (v0.0 layout); folders there: {present or 'none'}; "
-            f"{_expected_layout(root, split)}"
-        )
-    if not folder.is_dir():
-        raise InterHandLayoutError(f"annotation folder not found: {folder}")
-    paths = {kind: folder / file_name(split, kind) for kind in FILE_KINDS}
-    missing = [path.name for path in paths.values() if not path.is_file()]
-    if missing:
-        present = sorted(p.name for p in folder.iterdir())
-        raise InterHandLayoutError(
-            f"{folder} lacks {', '.join(missing)} (found: {', '.join(present) or 'nothing'}); "
-            f"{_expected_layout(root, split)}"
-        )
-    images = root / "images" / split
-    if not images.is_dir():
-        raise InterHandLayoutError(
-            f"image folder not found: {images}; {_expected_layout(root, split)}"
-        )
-    return AnnotationFiles(
-        data=paths["data"],
-        camera=paths["camera"],
-        joint_3d=paths["joint_3d"],
-        mano=paths["MANO_NeuralAnnot"],
-        images=images,
-    )
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with path.open("rb") as stream:
-            return json.load(stream)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InterHandLayoutError(f"{path} is not readable JSON: {error}") from error
-
-
-def _require_mapping(value: Any, path: Path, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InterHandLayoutError(
-            f"{path} is not an InterHand2.6M {what} file: expected a JSON object at the top, "
-            f"found {type(value).__name__}"
-        )
-    return value
-
-
-def _check_keys(entry: Any, keys: Sequence[str], path: Path, what: str) -> None:
-    if not isinstance(entry, Mapping):
-        raise InterHandLayoutError(f"{path}: {what} is a {type(entry).__name__}, not an object")
-    missing = [key for key in keys if key not in entry]
-    if missing:
-        raise InterHandLayoutError(
-            f"{path}: {what} lacks {', '.join(missing)} (has: {', '.join(map(str, entry))})"
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -388,7 +205,7 @@ class InterHandDataset(Sequence[InterHandSample]):
         self.root = Path(root).expanduser()
         self.split = split
         self.files = locate_files(self.root, split, subset)
-        data = _require_mapping(_read_json(self.files.data), self.files.data, "data")
+        data = read_json_object(self.files.data, "data")
         for key in ("images", "annotations"):
             if not isinstance(data.get(key), list):
                 raise InterHandLayoutError(
@@ -397,18 +214,14 @@ class InterHandDataset(Sequence[InterHandSample]):
                 )
         self._images: dict[int, Mapping[str, Any]] = {}
         for entry in data["images"]:
-            _check_keys(entry, _IMAGE_KEYS, self.files.data, "an 'images' entry")
+            check_keys(entry, _IMAGE_KEYS, self.files.data, "an 'images' entry")
             self._images[_as_int(entry["id"])] = entry
         self._annotations: list[Mapping[str, Any]] = list(data["annotations"])
         for entry in self._annotations[:1]:
-            _check_keys(entry, _ANNOTATION_KEYS, self.files.data, "an 'annotations' entry")
-        self._cameras = _require_mapping(_read_json(self.files.camera), self.files.camera, "camera")
-        self._joints = _require_mapping(
-            _read_json(self.files.joint_3d), self.files.joint_3d, "joint_3d"
-        )
-        self._mano = _require_mapping(
-            _read_json(self.files.mano), self.files.mano, "MANO_NeuralAnnot"
-        )
+            check_keys(entry, _ANNOTATION_KEYS, self.files.data, "an 'annotations' entry")
+        self._cameras = read_json_object(self.files.camera, "camera")
+        self._joints = read_json_object(self.files.joint_3d, "joint_3d")
+        self._mano = read_json_object(self.files.mano, "MANO_NeuralAnnot")
         self._camera_cache: dict[tuple[str, str], CameraParameters] = {}
 
     def __len__(self) -> int:
@@ -451,7 +264,7 @@ class InterHandDataset(Sequence[InterHandSample]):
             if capture not in self._cameras:
                 raise InterHandLayoutError(f"{path} has no capture {capture}")
             entry = self._cameras[capture]
-            _check_keys(entry, _CAMERA_KEYS, path, f"capture {capture}")
+            check_keys(entry, _CAMERA_KEYS, path, f"capture {capture}")
             values = {}
             for name in _CAMERA_KEYS:
                 if camera not in entry[name]:
@@ -474,7 +287,9 @@ class InterHandDataset(Sequence[InterHandSample]):
             )
         return self._camera_cache[key]
 
-    def _mano_for(self, capture: str, frame: str) -> tuple[ManoAnnotation | None, ...]:
+    def _mano_for(
+        self, capture: str, frame: str
+    ) -> tuple[ManoAnnotation | None, ManoAnnotation | None]:
         entry = self._mano.get(capture, {}).get(frame)
         fits: list[ManoAnnotation | None] = []
         for hand in HANDS:
@@ -482,7 +297,7 @@ class InterHandDataset(Sequence[InterHandSample]):
             if not isinstance(fit, Mapping):
                 fits.append(None)
                 continue
-            _check_keys(fit, _MANO_KEYS, self.files.mano, f"capture {capture} frame {frame} {hand}")
+            check_keys(fit, _MANO_KEYS, self.files.mano, f"capture {capture} frame {frame} {hand}")
             pose = np.asarray(fit["pose"], dtype=np.float64).reshape(-1)
             shape = np.asarray(fit["shape"], dtype=np.float64).reshape(-1)
             trans = np.asarray(fit["trans"], dtype=np.float64).reshape(-1)
@@ -492,11 +307,11 @@ class InterHandDataset(Sequence[InterHandSample]):
                     f"(48), shape (10), trans (3), got {pose.shape}, {shape.shape}, {trans.shape}"
                 )
             fits.append(ManoAnnotation(pose[:3], pose[3:], shape, trans))
-        return tuple(fits)
+        return fits[0], fits[1]
 
     def _build(self, index: int) -> InterHandSample:
         annotation = self._annotations[index]
-        _check_keys(annotation, _ANNOTATION_KEYS, self.files.data, f"annotation {index}")
+        check_keys(annotation, _ANNOTATION_KEYS, self.files.data, f"annotation {index}")
         image_id = _as_int(annotation["image_id"])
         image = self._images.get(image_id)
         if image is None:
@@ -557,7 +372,7 @@ class InterHandDataset(Sequence[InterHandSample]):
             joints_world=interhand_to_repehand(world),
             joint_valid=joint_valid,
             joint_valid_3d=joint_valid_3d,
-            mano=self._mano_for(capture, frame),  # type: ignore[arg-type]
+            mano=self._mano_for(capture, frame),
         )
 
     def check_first_image(self) -> None:
@@ -573,20 +388,8 @@ class InterHandDataset(Sequence[InterHandSample]):
 
 
 __all__ = [
-    "ANNOTATION_SUBSETS",
-    "HANDS",
-    "HAND_TYPES",
-    "INTERHAND_JOINT_NAMES",
-    "NUM_JOINTS",
-    "REPEHAND_FROM_INTERHAND",
-    "SPLITS",
-    "AnnotationFiles",
     "CameraParameters",
     "InterHandDataset",
-    "InterHandLayoutError",
     "InterHandSample",
     "ManoAnnotation",
-    "interhand_to_repehand",
-    "locate_files",
-    "repehand_to_interhand",
 ]

@@ -1,16 +1,14 @@
 """An evaluation's outputs: results.json, a printed table, per-joint and PCK plots.
 
-Every file is written to a temporary name and renamed when complete, so a
-reader (or an interrupted run) never sees half a file.
+Every file is written to a temporary name and renamed when complete
+(`repehand_ros.io.files`, flushed to the disk), so a reader (or an
+interrupted run, or a crash) never sees half a file.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -18,13 +16,9 @@ from typing import Any
 import numpy as np
 
 from repehand_ros.data.metrics import pck_auc, pck_curve
-from repehand_ros.data.protocols import (
-    JOINT_LABELS,
-    PROTOCOLS,
-    ProtocolSummary,
-    SampleScores,
-    SubsetMetric,
-)
+from repehand_ros.data.protocols import PROTOCOLS
+from repehand_ros.data.scores import JOINT_LABELS, ProtocolSummary, SampleScores, SubsetMetric
+from repehand_ros.io.files import write_atomically
 
 RESULTS_NAME = "results.json"
 PER_JOINT_PLOT_NAME = "per_joint_errors.png"
@@ -135,19 +129,6 @@ def format_table(summary: ProtocolSummary, title: str) -> str:
         f"over {summary.mrrpe_samples} samples with both wrists valid"
     )
     return "\n".join(lines)
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """`write(temporary path)`, then rename onto `path`: readers never see a partial file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary_path = Path(temporary)
-    try:
-        write(temporary_path)
-        os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
-        raise
 
 
 def _save_figure(figure: Any, path: Path) -> None:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from repehand_ros.data.interhand import InterHandLayoutError
+from repehand_ros.data.interhand_layout import InterHandLayoutError
 from repehand_ros.geometry.boxes import Box
 
 ROOTNET_FOLDER = "rootnet"

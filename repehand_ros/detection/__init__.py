@@ -5,7 +5,13 @@ calls `locate` per frame, turns the hands' boxes into crops with
 `plan_crops`, and feeds the network's keypoints back to the locator.
 """
 
-from repehand_ros.detection.crop_plan import MIN_HAND_FRACTION, CropPlan, PlannedCrop, plan_crops
+from repehand_ros.detection.crop_plan import (
+    MIN_HAND_FRACTION,
+    CropPlan,
+    CropPlanner,
+    PlannedCrop,
+    plan_crops,
+)
 from repehand_ros.detection.detections import DetectionSource, HandDetection
 from repehand_ros.detection.duplicates import DuplicateRules, suppress_duplicates
 from repehand_ros.detection.finder import (
@@ -22,6 +28,7 @@ from repehand_ros.detection.tracker import HandTracker, TrackerSettings
 __all__ = [
     "MIN_HAND_FRACTION",
     "CropPlan",
+    "CropPlanner",
     "DetectionConfig",
     "DetectionSource",
     "DuplicateRules",

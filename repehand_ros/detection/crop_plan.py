@@ -88,3 +88,32 @@ def _at_least_a_pixel(box: Box) -> Box:
     cx, cy = box.center
     half_w, half_h = max(box.width, 1.0) / 2, max(box.height, 1.0) / 2
     return Box(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+CROP_HYSTERESIS = 0.05
+"""Hands that shared a crop split only below MIN_HAND_FRACTION minus this, and hands cropped
+apart join only above it plus this: boxes from the detector and from the tracker differ a
+little, and hands near the threshold must not flip between one crop and two (which would
+also switch how their relative translation is found)."""
+
+
+class CropPlanner:
+    """`plan_crops` frame after frame, with hysteresis around MIN_HAND_FRACTION."""
+
+    def __init__(
+        self, min_hand_fraction: float = MIN_HAND_FRACTION, hysteresis: float = CROP_HYSTERESIS
+    ) -> None:
+        self.min_hand_fraction = min_hand_fraction
+        self.hysteresis = hysteresis
+        self._shared = False
+
+    def plan(self, hand_boxes: Mapping[HandSide, Box]) -> CropPlan:
+        """This frame's crops; whether two hands shared one last time shifts the threshold."""
+        margin = -self.hysteresis if self._shared else self.hysteresis
+        plan = plan_crops(hand_boxes, min_hand_fraction=self.min_hand_fraction + margin)
+        if len(hand_boxes) == 2:
+            self._shared = plan.shared
+        return plan
+
+    def reset(self) -> None:
+        self._shared = False

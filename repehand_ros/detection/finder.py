@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -91,6 +92,26 @@ class HandLocator(Closeable):
     ) -> None:
         self.tracker.update_from_keypoints(side, keypoints_px, confidence, t)
 
+    def apply_settings(self, config: DetectionConfig) -> None:
+        """`config`'s tracking and detector settings from the next frame on, the tracks kept.
+
+        The tracker takes tracking, redetect_interval, missing_hand_interval and
+        min_track_confidence (its other settings stay); MediaPipe's detector takes
+        mirrored, min_detection_confidence and model_complexity. Which finder runs
+        (`mode`, `roi`) is not changed here: that needs a new locator. Settings that
+        cannot be taken raise ValueError before anything changes.
+        """
+        tracking = tracker_settings(config)
+        settings = dataclasses.replace(
+            self.tracker.settings,
+            redetect_interval=tracking.redetect_interval,
+            missing_hand_interval=tracking.missing_hand_interval,
+            min_confidence=tracking.min_confidence,
+        )
+        if isinstance(self.finder, MediaPipeHandDetector):
+            self.finder.update_settings(mediapipe_settings(config))
+        self.tracker.settings = settings
+
     def lose(self, side: HandSide) -> None:
         self.tracker.lose(side)
 
@@ -105,23 +126,28 @@ def create_hand_finder(config: DetectionConfig) -> HandFinder:
         return FixedRegionFinder(Box(*config.roi))
     if config.mode == "image":
         return WholeImageFinder()
-    return MediaPipeHandDetector(
-        MediaPipeSettings(
-            mirrored=config.mirrored,
-            min_detection_confidence=config.min_detection_confidence,
-            model_complexity=config.model_complexity,
-        )
+    return MediaPipeHandDetector(mediapipe_settings(config))
+
+
+def mediapipe_settings(config: DetectionConfig) -> MediaPipeSettings:
+    """The detector's settings that `config` gives."""
+    return MediaPipeSettings(
+        mirrored=config.mirrored,
+        min_detection_confidence=config.min_detection_confidence,
+        model_complexity=config.model_complexity,
+    )
+
+
+def tracker_settings(config: DetectionConfig) -> TrackerSettings:
+    """The tracker's settings that `config` gives; tracking off detects on every frame."""
+    return TrackerSettings(
+        redetect_interval=config.redetect_interval if config.tracking else 1,
+        missing_hand_interval=config.missing_hand_interval,
+        min_confidence=config.min_track_confidence,
     )
 
 
 def create_hand_locator(config: DetectionConfig | None = None) -> HandLocator:
     """Stage 1 as configured; tracking off means the finder runs on every frame."""
     config = config or DetectionConfig()
-    tracker = HandTracker(
-        TrackerSettings(
-            redetect_interval=config.redetect_interval if config.tracking else 1,
-            missing_hand_interval=config.missing_hand_interval,
-            min_confidence=config.min_track_confidence,
-        )
-    )
-    return HandLocator(create_hand_finder(config), tracker)
+    return HandLocator(create_hand_finder(config), HandTracker(tracker_settings(config)))

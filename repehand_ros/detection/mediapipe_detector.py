@@ -8,6 +8,7 @@ camera they are swapped; `mirrored=True` keeps them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -76,13 +77,29 @@ class MediaPipeHandDetector(Closeable):
     ) -> None:
         self.settings = settings or MediaPipeSettings()
         self._duplicate_rules = duplicate_rules or DuplicateRules()
-        hands = _import_hands_solution()
-        self._hands: Any = hands.Hands(
+        self._hands: Any = self._graph(self.settings)
+
+    @staticmethod
+    def _graph(settings: MediaPipeSettings) -> Any:
+        return _import_hands_solution().Hands(
             static_image_mode=True,
-            max_num_hands=self.settings.max_num_hands,
-            model_complexity=self.settings.model_complexity,
-            min_detection_confidence=self.settings.min_detection_confidence,
+            max_num_hands=settings.max_num_hands,
+            model_complexity=settings.model_complexity,
+            min_detection_confidence=settings.min_detection_confidence,
         )
+
+    def update_settings(self, settings: MediaPipeSettings) -> None:
+        """`settings` from the next `find` on. Mirroring alone changes no graph; a new
+        threshold, model or hand count builds MediaPipe's graph anew, and frees the old one
+        only once the new one stands (so a failure leaves the detector as it was)."""
+        if self._hands is None:
+            raise RuntimeError("MediaPipeHandDetector is closed")
+        graph_settings = dataclasses.replace(settings, mirrored=self.settings.mirrored)
+        if graph_settings != self.settings:
+            graph = self._graph(settings)
+            self._hands.close()
+            self._hands = graph
+        self.settings = settings
 
     def find(self, image: np.ndarray) -> list[HandDetection]:
         """The hands in an RGB uint8 H x W x 3 image; right first, at most one per side."""

@@ -1,1 +1,2 @@
-"""Files in and out, ROS-free: frame sources, calibration files, atomic writes, stop on a signal."""
+"""Files in and out, ROS-free: frame sources, calibration files, image/mesh/video writers,
+atomic writes, stop on a signal."""

@@ -27,19 +27,35 @@ def write_atomically(path: str | Path, write: Callable[[Path], Any]) -> Path:
     temporary = Path(name)
     try:
         write(temporary)
-        with open(temporary, "rb") as stream:
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        commit(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
     return path
 
 
 def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
     """`data` to `path` with `write_atomically`."""
     return write_atomically(path, lambda temporary: temporary.write_bytes(data))
+
+
+def partial_path(path: str | Path) -> Path:
+    """Where `path` is written, over time, before `commit` puts it in place: beside it,
+    hidden, marked partial, with the same suffix (for writers that choose a format by it,
+    such as OpenCV's video writer)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}{PARTIAL_MARK}{path.suffix}")
+
+
+def commit(temporary: str | Path, path: str | Path) -> Path:
+    """Flushes the finished `temporary` to the disk and renames it onto `path`, then flushes
+    the folder: after a crash `path` is the old file or the whole new one. Returns `path`."""
+    temporary, path = Path(temporary), Path(path)
+    with open(temporary, "rb") as stream:
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+    _fsync_folder(path.parent)
+    return path
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -13,21 +13,24 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from repehand_ros.io.files import write_atomically
 from repehand_ros.model.outputs import OUTPUT_NAMES, RepeHandOutput
 from repehand_ros.model.variants import (
     HEATMAP_STRIDE,
     VARIANT_METADATA_KEY,
     input_size_of_shape,
 )
+from repehand_ros.pipeline.config import NETWORK_BACKENDS, ReconstructorConfig
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnxruntime")
-DEVICES = ("auto", "cpu", "cuda")
 ORT_PROVIDERS = {
     "cpu": ("CPUExecutionProvider",),
     "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
@@ -52,32 +55,19 @@ class NetworkBackend(Protocol):
     def __call__(self, crops: np.ndarray) -> RepeHandOutput: ...
 
 
-def resolve_device(device: str) -> str:
-    """ "auto" means CUDA when PyTorch sees a GPU, the CPU otherwise."""
-    import torch
-
-    if device not in DEVICES:
-        raise BackendError(f"device must be one of {DEVICES}, got {device!r}")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BackendError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU here")
-    return device
-
-
 class TorchBackend:
     """The network in PyTorch; fp16 (autocast) only on CUDA, where it pays off."""
 
-    def __init__(self, network, device: str, fp16: bool = False) -> None:
+    def __init__(self, network, device: str | torch.device, fp16: bool = False) -> None:
         import torch
 
-        if fp16 and device != "cuda":
+        self.device = torch.device(device)
+        if fp16 and self.device.type != "cuda":
             raise BackendError("fp16 needs device 'cuda' (half precision is slower on the CPU)")
         self._torch = torch
-        self.device = torch.device(device)
         self.network = network.to(self.device).eval()
         self.fp16 = fp16
-        self.name = f"torch-{device}" + ("-fp16" if fp16 else "")
+        self.name = f"torch-{self.device}" + ("-fp16" if fp16 else "")
         self.input_size: int = network.input_size
         self.heatmap_size: int = network.heatmap_size
         self.variant_name: str = network.variant.name
@@ -165,8 +155,39 @@ def cached_onnx_export(network, checkpoint: Path | None, cache_dir: Path) -> Pat
     path = Path(cache_dir) / name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".onnx.partial")
         logger.info("exporting the network to %s (once per checkpoint)", path)
-        export_onnx(network, partial)
-        partial.replace(path)
+        write_atomically(path, lambda temporary: export_onnx(network, temporary))
     return path
+
+
+def create_network_backend(config: ReconstructorConfig) -> NetworkBackend:
+    """The network of a RepeHand backend ("torch", "onnxruntime", "tensorrt") as `config`
+    describes it: its checkpoint (random weights without one), device, precision, ONNX file."""
+    import torch
+
+    from repehand_ros.model.checkpoint import load_model
+    from repehand_ros.model.devices import DeviceError, resolve_device
+
+    if config.backend not in NETWORK_BACKENDS:
+        raise BackendError(f"backend {config.backend!r} runs no network")
+    try:
+        device = resolve_device(config.device)
+    except DeviceError as error:
+        raise BackendError(str(error)) from error
+    if config.backend == "torch":
+        network = load_model(config.checkpoint, config.variant, device, config.input_size)
+        return TorchBackend(network, device, fp16=config.fp16)
+    if config.fp16:
+        raise BackendError("fp16 applies to the torch backend; export for TensorRT instead")
+    provider = "tensorrt" if config.backend == "tensorrt" else device.type
+    if provider == "cpu":
+        # PyTorch now only runs MANO (tiny); its thread pool would compete with
+        # ONNX Runtime's for the same cores and slow the network down.
+        torch.set_num_threads(1)
+    onnx_file = config.onnx_file
+    if onnx_file is None:
+        network = load_model(config.checkpoint, config.variant, input_size=config.input_size)
+        onnx_file = cached_onnx_export(network, config.checkpoint, config.cache_dir)
+    elif not onnx_file.is_file():
+        raise BackendError(f"ONNX file not found: {onnx_file} (write one with repehand export)")
+    return OnnxRuntimeBackend(onnx_file, provider)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 
 import numpy as np
 
@@ -54,12 +55,16 @@ from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.placement import PlacementError, place_hand, reprojection_errors_px
 from repehand_ros.hands import JOINT_NAMES, WRIST, HandSide
-from repehand_ros.pipeline.results import HandResult, TwoHandResult
+from repehand_ros.pipeline.results import (
+    MAX_HAND_DEPTH_M,
+    MIN_HAND_DEPTH_M,
+    HandResult,
+    StageTimes,
+    TwoHandResult,
+)
 
 logger = logging.getLogger(__name__)
 
-KEYPOINT_BACKEND = "keypoints"
-"""ReconstructorConfig.backend for this backend."""
 KEYPOINT_BACKEND_NAME = "mediapipe-keypoints"
 """TwoHandResult.backend (and TwoHandMesh.backend) of its results."""
 
@@ -124,23 +129,39 @@ def keypoint_locator(detection: DetectionConfig) -> HandLocator:
             "the detector runs on the whole image",
             detection.mode,
         )
-    return create_hand_locator(
-        dataclasses.replace(detection, mode="detector", roi=None, tracking=False)
-    )
+    return create_hand_locator(keypoint_detection(detection))
+
+
+def keypoint_detection(detection: DetectionConfig) -> DetectionConfig:
+    """The detection the keypoint backend runs for `detection`: MediaPipe on the whole
+    image on every frame, with `detection`'s mirroring, threshold and model."""
+    return dataclasses.replace(detection, mode="detector", roi=None, tracking=False)
 
 
 class KeypointHands:
-    """Hands found by MediaPipe (with landmarks) to a TwoHandResult in the camera frame."""
+    """Hands found by MediaPipe (with landmarks) to a TwoHandResult in the camera frame:
+    the keypoint backend, joints only (`faces` is None)."""
 
-    def __init__(self, min_confidence: float, depth_range: tuple[float, float]) -> None:
+    name = KEYPOINT_BACKEND_NAME
+    faces = None
+    input_size = None
+    """No network, so no crops."""
+
+    def __init__(
+        self,
+        min_confidence: float,
+        depth_range: tuple[float, float] = (MIN_HAND_DEPTH_M, MAX_HAND_DEPTH_M),
+    ) -> None:
         """Hands below `min_confidence` or with a wrist depth outside `depth_range`
         (metres) are reported invalid, with the reason."""
         self.min_confidence = min_confidence
         self.depth_range = depth_range
 
-    def __call__(
-        self, detections: dict[HandSide, HandDetection], camera: PinholeCamera
+    def hands(
+        self, image: np.ndarray, detections: dict[HandSide, HandDetection], camera: PinholeCamera
     ) -> TwoHandResult:
+        """Both hands of `detections`; no network, so placing them is all the "MANO" time."""
+        started = time.perf_counter()
         hands = {
             side: self.hand(detections[side], camera)
             if side in detections
@@ -152,8 +173,18 @@ class KeypointHands:
         if right.valid and left.valid:
             relative = left.wrist_position - right.wrist_position
         return TwoHandResult(
-            right=right, left=left, relative_translation=relative, backend=KEYPOINT_BACKEND_NAME
+            right=right,
+            left=left,
+            relative_translation=relative,
+            backend=KEYPOINT_BACKEND_NAME,
+            times=StageTimes(mano_ms=1e3 * (time.perf_counter() - started)),
         )
+
+    def reset(self) -> None:
+        """No state between frames."""
+
+    def close(self) -> None:
+        """Nothing to free."""
 
     def hand(self, detection: HandDetection, camera: PinholeCamera) -> HandResult:
         """One hand from its detection; invalid, with the reason, when it cannot be placed."""

@@ -15,6 +15,10 @@ import numpy as np
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.hands import NUM_JOINTS, HandSide
 
+MIN_HAND_DEPTH_M = 0.1
+MAX_HAND_DEPTH_M = 5.0
+"""A hand nearer or farther than these, metres, is no person's hand in front of a camera."""
+
 NUM_VERTICES = 778
 NUM_FACES = 1538
 MANO_POSE_SIZE = 48

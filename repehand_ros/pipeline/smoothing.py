@@ -22,6 +22,14 @@ from repehand_ros.pipeline.results import HandResult, TwoHandResult
 _LOG = logging.getLogger(__name__)
 
 
+def _check_filter_settings(min_cutoff: float, beta: float, d_cutoff: float) -> None:
+    for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"OneEuroFilter: {name} must be positive, got {value}")
+    if not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f"OneEuroFilter: beta must be >= 0, got {beta}")
+
+
 def _smoothing_factor(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
     """Exponential smoothing factor of a first-order low-pass at `cutoff` Hz over `dt` s."""
     tau = 1.0 / (2.0 * math.pi * cutoff)
@@ -40,17 +48,17 @@ class OneEuroFilter:
     """
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
-        for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"OneEuroFilter: {name} must be positive, got {value}")
-        if not (math.isfinite(beta) and beta >= 0):
-            raise ValueError(f"OneEuroFilter: beta must be >= 0, got {beta}")
-        self.min_cutoff = min_cutoff
-        self.beta = beta
-        self.d_cutoff = d_cutoff
+        self.retune(min_cutoff, beta, d_cutoff)
         self._value: np.ndarray | None = None
         self._speed: np.ndarray | None = None
         self._time = 0.0
+
+    def retune(self, min_cutoff: float, beta: float, d_cutoff: float) -> None:
+        """New settings from the next sample on; the filtered state is kept (no jump)."""
+        _check_filter_settings(min_cutoff, beta, d_cutoff)
+        self.min_cutoff = min_cutoff
+        self.beta = beta
+        self.d_cutoff = d_cutoff
 
     def reset(self) -> None:
         """Forget the past: the next sample passes unchanged."""
@@ -104,6 +112,12 @@ class SmoothingConfig:
     quaternion's components by up to 1/s, raising the cut-off to about 11 Hz."""
 
 
+def check_smoothing(config: SmoothingConfig) -> None:
+    """ValueError naming the first setting of `config` a One-Euro filter cannot take."""
+    _check_filter_settings(config.min_cutoff, config.beta, config.d_cutoff)
+    _check_filter_settings(config.rotation_min_cutoff, config.rotation_beta, config.d_cutoff)
+
+
 class HandSmoother:
     """Smooths one hand's joints, vertices and wrist pose over time.
 
@@ -134,6 +148,17 @@ class HandSmoother:
             one_euro.reset()
         self._last_time = None
         self._last_quaternion = None
+
+    def reconfigure(self, config: SmoothingConfig) -> None:
+        """`config` from the next sample on. New cut-offs keep what is filtered so far (the
+        hand does not jump); switching smoothing on or off starts the filters afresh."""
+        check_smoothing(config)
+        if config.enabled != self.config.enabled:
+            self.reset()
+        for one_euro in (self._joints, self._vertices, self._wrist):
+            one_euro.retune(config.min_cutoff, config.beta, config.d_cutoff)
+        self._rotation.retune(config.rotation_min_cutoff, config.rotation_beta, config.d_cutoff)
+        self.config = config
 
     def __call__(self, hand: HandResult, timestamp: float) -> HandResult:
         """The smoothed copy of `hand`, observed at `timestamp` seconds."""
@@ -183,6 +208,14 @@ class TwoHandSmoother:
     def reset(self) -> None:
         self.right.reset()
         self.left.reset()
+
+    def reconfigure(self, config: SmoothingConfig) -> None:
+        """`config` from the next frame on (see HandSmoother.reconfigure); ValueError, with
+        nothing changed, for settings a filter cannot take."""
+        check_smoothing(config)
+        self.right.reconfigure(config)
+        self.left.reconfigure(config)
+        self.config = config
 
     def __call__(self, result: TwoHandResult, timestamp: float) -> TwoHandResult:
         """The smoothed copy of `result`, observed at `timestamp` seconds."""

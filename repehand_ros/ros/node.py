@@ -6,10 +6,16 @@ configure checks the parameters and chooses the model: with backend "auto"
 otherwise the keypoint backend (MediaPipe's landmarks: joints, no mesh),
 saying once which files would switch on RepeHand; an explicit RepeHand
 backend without its files stays unconfigured, saying what is missing.
-Activate loads the model and subscribes; deactivate stops work and clears the
-markers; cleanup frees the model. Images are received on the executor's
-thread and processed, newest frame first, on the node's ModelThread, the one
-thread that also loads and frees the model (see model_thread.py for why).
+Activate loads the model (a deactivated node keeps it) and subscribes;
+deactivate stops work and clears the markers; cleanup frees the model. Images
+are received on the executor's thread and processed, newest frame first, on
+the node's ModelThread, the one thread that also loads and frees the model
+(see model_thread.py for why).
+
+Parameters set at run time: the live ones (parameters.LIVE) are handed to the
+model thread, which takes them between two frames, so that every frame is
+answered with one set of settings; the others are refused, with the reason,
+while the node is configured (see parameters.py).
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import rclpy
@@ -43,9 +49,15 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from repehand_ros.geometry.camera import PinholeCamera
-from repehand_ros.mano.layer import MANO_FILENAMES, ManoFileNotFoundError, find_mano_file
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
-from repehand_ros.pipeline.keypoint_hands import KEYPOINT_BACKEND
+from repehand_ros.pipeline.choice import (
+    WHERE_TO_GET_THEM,
+    BackendChoice,
+    MissingFile,
+    MissingModelFilesError,
+    choose_backend,
+    describe,
+)
 from repehand_ros.pipeline.model_thread import ModelThread
 from repehand_ros.ros import parameters
 from repehand_ros.ros.camera_info import (
@@ -80,13 +92,16 @@ MAX_REASONS = 64
 _VARYING_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 RESULTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-WEIGHTS_HELP = (
-    "get the RepeHand checkpoint from the authors' published snapshots and MANO from "
-    "https://mano.is.tue.mpg.de (see weights/README.md)"
-)
-AUTO_BACKEND = "auto"
-AUTO_REPEHAND_BACKEND = "torch"
-"""What backend "auto" runs when RepeHand's files are there (on the `device` parameter)."""
+
+
+def _with_parameter(file: MissingFile) -> str:
+    """A missing file, with the node parameter that names it."""
+    if file.path is None:
+        return (
+            "parameter 'checkpoint' is empty; set it to a RepeHand checkpoint, or "
+            "allow_random_weights for plumbing tests"
+        )
+    return f"{describe(file)} (parameter '{file.setting}')"
 
 
 def _plain(value: Any) -> Any:
@@ -124,12 +139,18 @@ class HandsNode(LifecycleNode):
     def __init__(self, node_name: str = "hands", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         for parameter in parameters.PARAMETERS:
-            descriptor = ParameterDescriptor(description=parameter.description)
+            descriptor = ParameterDescriptor(
+                description=parameter.description, additional_constraints=parameter.when
+            )
             default = (
                 RosParameter.Type.DOUBLE_ARRAY if parameter.default is None else parameter.default
             )
             self.declare_parameter(parameter.name, default, descriptor)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.add_post_set_parameters_callback(self._on_parameters_set)
+        self._live_lock = threading.Lock()
+        self._live_changes: dict[str, Any] = {}
+        """Live parameters set since the model thread last took them, by name."""
         self.stats = NodeStats()
         self.mailbox: LatestOnlyMailbox[_Frame] = LatestOnlyMailbox()
         self.reconstructor = None
@@ -154,8 +175,40 @@ class HandsNode(LifecycleNode):
     # -- parameters ---------------------------------------------------------------------------
 
     def _check_parameters(self, changed: Sequence[RosParameter]) -> list[str]:
-        problems = (parameters.problem(p.name, _plain(p.value)) for p in changed)
+        """What is wrong with each of this node's parameters in `changed` (rclpy's own, such
+        as use_sim_time, are rclpy's to check)."""
+        ours = [p for p in changed if p.name in parameters.BY_NAME]
+        problems = [parameters.problem(p.name, _plain(p.value)) for p in ours]
+        problems += [self._refusal(p.name, _plain(p.value)) for p in ours]
         return [problem for problem in problems if problem]
+
+    def _refusal(self, name: str, value: Any) -> str | None:
+        """Why `name` cannot take `value` now, or None: a parameter read at configure cannot
+        change while the node is configured, nor one read at start-up after it."""
+        parameter = parameters.BY_NAME[name]
+        if parameter.applies == parameters.LIVE or value == self._parameter(name):
+            return None
+        if parameter.applies == parameters.AT_START_UP:
+            return (
+                f"parameter {name!r} is read once, at start-up: give it in the parameter file "
+                f"or as --ros-args -p {name}:=VALUE"
+            )
+        state = self._lifecycle_state()
+        if state == "active":
+            steps = "deactivate and clean up the node, set it, then configure and activate again"
+        elif state == "inactive":
+            steps = "clean up the node, set it, then configure again"
+        else:
+            return None
+        return (
+            f"parameter {name!r} takes effect on configure ({parameter.why}) and the node is "
+            f"{state}: {steps}"
+        )
+
+    def _lifecycle_state(self) -> str:
+        """The lifecycle state's label: unconfigured, inactive, active, finalized, or a
+        transition's (rclpy keeps it in its state machine, as its trigger_shutdown reads it)."""
+        return self._state_machine.current_state[1]
 
     def _on_set_parameters(self, changed: list[RosParameter]) -> SetParametersResult:
         problems = self._check_parameters(changed)
@@ -163,98 +216,101 @@ class HandsNode(LifecycleNode):
             return SetParametersResult(successful=False, reason="; ".join(problems))
         return SetParametersResult(successful=True)
 
+    def _on_parameters_set(self, changed: list[RosParameter]) -> None:
+        """Hands the live parameters just set to the model thread (see _apply_live_changes);
+        configure reads them all anyway."""
+        live = {
+            p.name: _plain(p.value)
+            for p in changed
+            if p.name in parameters.BY_NAME
+            and parameters.BY_NAME[p.name].applies == parameters.LIVE
+        }
+        if live:
+            with self._live_lock:
+                self._live_changes.update(live)
+
+    def _take_live_changes(self) -> dict[str, Any]:
+        with self._live_lock:
+            changes, self._live_changes = self._live_changes, {}
+        return changes
+
+    def _apply_live_changes(self, between_frames: bool = False) -> None:
+        """On the model thread, between two frames or at activate: the live parameters set
+        since the last call, into the values, the configuration and the reconstructor (if
+        loaded). Frames taken after this are answered with them."""
+        changes = self._take_live_changes()
+        if not changes:
+            return
+        values = {**self.values, **changes}
+        settings = parameters.live_settings(values)
+        if self.reconstructor is not None:
+            self.reconstructor.update_live_settings(settings)
+        if between_frames and self.values["publish_markers"] and not values["publish_markers"]:
+            # Deactivate has cleared them already otherwise.
+            self.markers_publisher.publish(delete_all_markers(Header(stamp=self._now())))
+        self.config = settings.applied_to(self.config)
+        self.values = values
+        said = ", ".join(f"{name} {value!r}" for name, value in sorted(changes.items()))
+        self.get_logger().info(f"parameters applied: {said}")
+
+    def _parameter(self, name: str) -> Any:
+        """The parameter's value now (None for an unset list); for the executor's thread,
+        where parameters are set."""
+        try:
+            return _plain(self.get_parameter(name).value)
+        except rclpy.exceptions.ParameterUninitializedException:
+            return None
+
     def _read_parameters(self) -> dict[str, Any]:
-        values = {}
-        for parameter in parameters.PARAMETERS:
-            try:
-                value = self.get_parameter(parameter.name).value
-            except rclpy.exceptions.ParameterUninitializedException:
-                value = None
-            values[parameter.name] = _plain(value)
-        return values
+        return {
+            parameter.name: self._parameter(parameter.name) for parameter in parameters.PARAMETERS
+        }
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
+        self._take_live_changes()  # all of them are read here
         values = self._read_parameters()
         problems = [p for p in (parameters.problem(k, v) for k, v in values.items()) if p]
-        backend = values["backend"]
-        missing = [] if backend == KEYPOINT_BACKEND else self._missing_files(values)
-        if backend == AUTO_BACKEND:
-            backend = KEYPOINT_BACKEND if missing else AUTO_REPEHAND_BACKEND
-            if missing and not problems:
-                self._explain_fallback(values)
-        else:
-            problems += missing
+        if not problems:
+            try:
+                config = parameters.reconstructor_config(values)
+                choice = choose_backend(config)
+            except MissingModelFilesError as error:
+                problems = [_with_parameter(file) for file in error.missing]
+                problems[-1] += f"; {WHERE_TO_GET_THEM}"
+            except ValueError as error:
+                problems = [str(error)]
         if problems:
             for problem in problems:
                 self.get_logger().error(f"cannot configure: {problem}")
             self._model_state = "unconfigured: " + problems[0]
             return TransitionCallbackReturn.FAILURE
-        try:
-            self.config = parameters.reconstructor_config({**values, "backend": backend})
-        except ValueError as error:
-            self.get_logger().error(f"cannot configure: {error}")
-            return TransitionCallbackReturn.FAILURE
+        if choice.missing:
+            self._explain_fallback(choice)
+        self.config = choice.applied_to(config)
         self.values = values
         self.hands_publisher = self.create_lifecycle_publisher(TwoHandMesh, "~/hands", RESULTS_QOS)
-        # Faces describe a mesh: the keypoint backend has none, so there is no topic for them.
+        # Faces describe a mesh: a backend without one (keypoints) has no topic for them.
         self.faces_publisher = (
-            None
-            if backend == KEYPOINT_BACKEND
-            else self.create_lifecycle_publisher(HandMeshFaces, FACES_TOPIC, latched_qos())
+            self.create_lifecycle_publisher(HandMeshFaces, FACES_TOPIC, latched_qos())
+            if choice.gives_mesh
+            else None
         )
         self.markers_publisher = self.create_lifecycle_publisher(MarkerArray, "~/markers", 10)
         self.tf_publisher = self.create_lifecycle_publisher(tf_message_type(), "/tf", 100)
         self._publishers_made = True
         self._model_state = "configured"
-        self.get_logger().info("configured")
+        self.get_logger().info(f"configured: backend {choice.backend}")
         return TransitionCallbackReturn.SUCCESS
 
-    def _missing_files(self, values: dict[str, Any]) -> list[str]:
-        missing = []
-        checkpoint = values["checkpoint"]
-        if checkpoint:
-            if not Path(checkpoint).expanduser().is_file():
-                missing.append(
-                    f"checkpoint file not found: {Path(checkpoint).expanduser().absolute()} "
-                    f"(parameter 'checkpoint'); {WEIGHTS_HELP}"
-                )
-        elif not values["allow_random_weights"]:
-            missing.append(
-                "parameter 'checkpoint' is empty; set it to a RepeHand checkpoint "
-                f"({WEIGHTS_HELP}), or allow_random_weights for plumbing tests"
-            )
-        for hand in ("right", "left"):
-            try:
-                find_mano_file(values["mano_dir"], hand)
-            except ManoFileNotFoundError as error:
-                missing.append(f"{error} (parameter 'mano_dir')")
-        return missing
-
-    def _explain_fallback(self, values: dict[str, Any]) -> None:
+    def _explain_fallback(self, choice: BackendChoice) -> None:
         """Say, once, why the keypoint backend runs and which files would switch on RepeHand."""
-        needed = []
-        checkpoint = values["checkpoint"]
-        if not checkpoint:
-            needed.append("a checkpoint (parameter 'checkpoint' is empty)")
-        elif not Path(checkpoint).expanduser().is_file():
-            path = Path(checkpoint).expanduser().absolute()
-            needed.append(f"the checkpoint {path} (parameter 'checkpoint')")
-        mano_dir = Path(values["mano_dir"]).expanduser().absolute()
-        for hand in ("right", "left"):
-            try:
-                find_mano_file(mano_dir, hand)
-            except ManoFileNotFoundError:
-                needed.append(f"{mano_dir / MANO_FILENAMES[hand]} (parameter 'mano_dir')")
         explanation = (
-            "RepeHand's files are missing, so this node runs the keypoint backend: MediaPipe's "
-            "hand landmarks, 21 metric joints per hand with TF frames and skeleton markers, but "
-            f"no hand mesh. Missing: {'; '.join(needed)}. Get the checkpoint as "
-            "weights/README.md describes (the RepeHand authors' published snapshots) and "
-            "MANO_RIGHT.pkl and MANO_LEFT.pkl from https://mano.is.tue.mpg.de (free "
-            "registration, 'Models & Code'); put them at those paths and configure the node "
-            "again (or restart it) to run the full RepeHand model with meshes."
+            f"{choice.reason}, with TF frames and skeleton markers. Missing: "
+            f"{'; '.join(_with_parameter(file) for file in choice.missing)}. To run the full "
+            f"RepeHand model with meshes, {WHERE_TO_GET_THEM}; put them at those paths and "
+            "configure the node again (or restart it)."
         )
         if explanation == self._explained_fallback:
             self.get_logger().info("keypoint backend: RepeHand's files are still missing")
@@ -267,7 +323,11 @@ class HandsNode(LifecycleNode):
 
         self._model_state = "loading"
         try:
-            self.reconstructor = self.model_thread.run(HandReconstructor, self.config)
+            self.model_thread.run(self._apply_live_changes)
+            if self.reconstructor is None:
+                self.reconstructor = self.model_thread.run(HandReconstructor, self.config)
+            else:  # kept from before a deactivate: a new stream starts
+                self.model_thread.run(self.reconstructor.reset)
         except Exception as error:  # a model that cannot load must not kill the node
             self._model_state = f"failed to load: {error}"
             self.get_logger().error(f"cannot activate: {error}")
@@ -414,7 +474,7 @@ class HandsNode(LifecycleNode):
 
     def _on_uncalibrated(self, message: CameraInfo, problem: str) -> None:
         topic = self._camera_info_topic_name
-        if self.values["uncalibrated_camera"] == "default_pinhole":
+        if self._parameter("uncalibrated_camera") == "default_pinhole":
             size = image_size(message)
             self.intrinsics = _Intrinsics(
                 None, message.header.frame_id, size if all(size) else None
@@ -501,6 +561,10 @@ class HandsNode(LifecycleNode):
     def _work(self) -> None:
         while (frame := self.mailbox.take()) is not None:
             try:
+                self._apply_live_changes(between_frames=True)
+            except Exception as error:  # checked when set: should not happen
+                self.get_logger().error(f"parameters not applied: {type(error).__name__}: {error}")
+            try:
                 self._process(frame)
             except (ImageConversionError, ValueError) as error:
                 self.stats.bad_frame()
@@ -536,7 +600,7 @@ class HandsNode(LifecycleNode):
         if self.values["publish_markers"] and self.markers_publisher.get_subscription_count():
             faces = reconstructor.faces
             # Without a mesh (the keypoint backend) there are no mesh markers at all.
-            kinds = MARKER_KINDS if faces is not None else ("skeleton", "joints")
+            kinds = MARKER_KINDS if reconstructor.gives_mesh else ("skeleton", "joints")
             self.markers_publisher.publish(
                 hand_markers(
                     result, header, faces, float(self.values["marker_lifetime"]), kinds=kinds
@@ -561,7 +625,7 @@ class HandsNode(LifecycleNode):
         elif active and self.intrinsics is not None and self.intrinsics.camera is None:
             level = DiagnosticStatus.WARN
             message = f"{self._model_state}; {self._intrinsics_state}"
-        elif active and silent > self.values["stale_image_timeout"]:
+        elif active and silent > self._parameter("stale_image_timeout"):
             level = DiagnosticStatus.WARN
             message = f"no images on {self._image_topic_name} for {silent:.1f} s"
             self.get_logger().warning(

@@ -24,9 +24,9 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from repehand_ros.data.interhand import ANNOTATION_SUBSETS, SPLITS
+    from repehand_ros.data.interhand_layout import ANNOTATION_SUBSETS, SPLITS
     from repehand_ros.data.protocols import DEFAULT_PROTOCOL, PROTOCOLS
-    from repehand_ros.pipeline.backends import DEVICES
+    from repehand_ros.model.devices import DEVICE_CHOICES
 
     parser = subparsers.add_parser(
         "eval",
@@ -97,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--device",
-        choices=DEVICES,
+        choices=DEVICE_CHOICES,
         default="auto",
         help="where the network and MANO run; auto = CUDA if available (default: %(default)s)",
     )
@@ -146,76 +146,58 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _open_inputs(args: argparse.Namespace):
-    """Dataset, RootNet boxes, network, MANO and device, or CommandError; quick checks first."""
-    from repehand_ros.data.interhand import InterHandDataset, InterHandLayoutError, locate_files
-    from repehand_ros.data.rootnet import read_rootnet_boxes
-    from repehand_ros.mano.layer import ManoPair
-    from repehand_ros.mano.safe_pickle import ManoFileError
-    from repehand_ros.model.checkpoint import CheckpointError, load_model
-    from repehand_ros.pipeline.backends import BackendError, resolve_device
-
-    try:
-        device = resolve_device(args.device)
-        # The layout first: it needs no reading; the annotation files are read last (slow).
-        locate_files(args.data, args.split, args.annotation_subset)
-        boxes = read_rootnet_boxes(args.data, args.split)
-        mano = ManoPair.from_dir(args.mano_dir)
-        network = load_model(args.checkpoint, args.variant, device, args.input_size)
-        logger.info("reading InterHand2.6M %s annotations from %s", args.split, args.data)
-        dataset = InterHandDataset(args.data, args.split, args.annotation_subset)
-        dataset.check_first_image()
-    except (
-        BackendError,
-        InterHandLayoutError,
-        FileNotFoundError,
-        ManoFileError,
-        CheckpointError,
-    ) as error:
-        raise CommandError(str(error)) from error
-    return dataset, boxes, network, mano.to(device).eval(), device
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from repehand_ros.data.evaluation import evaluate, select_samples
-    from repehand_ros.data.interhand import InterHandLayoutError
+    from repehand_ros.data.evaluation import EvaluationError, evaluate, open_inputs, select_samples
+    from repehand_ros.data.interhand_layout import InterHandLayoutError
     from repehand_ros.data.protocols import PROTOCOLS
     from repehand_ros.data.report import OUTPUT_NAMES, format_table, results_document, write_outputs
+    from repehand_ros.mano.safe_pickle import ManoFileError
+    from repehand_ros.model.checkpoint import CheckpointError
+    from repehand_ros.model.devices import DeviceError, resolve_device
 
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file, not a folder")
     protocol = PROTOCOLS[args.protocol]
-    dataset, boxes, network, mano, device = _open_inputs(args)
     try:
-        selection = select_samples(dataset, args.limit)
-    except InterHandLayoutError as error:
+        inputs = open_inputs(
+            args.data,
+            args.split,
+            args.annotation_subset,
+            args.checkpoint,
+            args.mano_dir,
+            resolve_device(args.device),
+            args.variant,
+            args.input_size,
+        )
+        selection = select_samples(inputs.dataset, args.limit)
+        logger.info(
+            "%d of %d annotations selected (skipped %s)",
+            len(selection.indices),
+            len(inputs.dataset),
+            selection.describe_skipped(),
+        )
+        selection.check(inputs.boxes, f"{args.data} split {args.split!r}")
+    except (
+        DeviceError,
+        InterHandLayoutError,
+        FileNotFoundError,
+        ManoFileError,
+        CheckpointError,
+        EvaluationError,
+    ) as error:
         raise CommandError(str(error)) from error
-    skipped = ", ".join(f"{k}: {v}" for k, v in selection.skipped.items() if v) or "none"
-    logger.info(
-        "%d of %d annotations selected (skipped %s)", len(selection.indices), len(dataset), skipped
-    )
-    if not selection.indices:
-        raise CommandError(
-            f"no usable samples in {args.data} split {args.split!r} (skipped {skipped})"
-        )
-    missing = [i for i in selection.annotation_ids if i not in boxes]
-    if missing:
-        raise CommandError(
-            f"the RootNet output of split {args.split!r} has no box for {len(missing)} selected "
-            f"annotations (first: {missing[0]})"
-        )
     out.mkdir(parents=True, exist_ok=True)
     with tqdm(total=len(selection.indices), unit="sample", desc="evaluating") as bar:
         try:
             scores, complete = evaluate(
-                dataset,
+                inputs.dataset,
                 selection.indices,
-                boxes,
-                network,
-                mano,
+                inputs.boxes,
+                inputs.network,
+                inputs.mano,
                 protocol,
                 args.batch_size,
                 args.workers,
@@ -226,30 +208,28 @@ def run(args: argparse.Namespace) -> int:
     if len(scores) == 0:
         raise KeyboardInterrupt  # stopped before the first batch finished: nothing to write
     summary = protocol.summarize(scores)
+    architecture = inputs.network.architecture.describe()
     settings = {
         "data": args.data,
         "split": args.split,
         "annotation_subset": args.annotation_subset,
         "checkpoint": args.checkpoint,
-        "architecture": network.architecture.describe(),
-        "input_size": network.input_size,
+        "architecture": architecture,
+        "input_size": inputs.network.input_size,
         "crop": "RootNet boxes",
-        "device": device,
+        "device": str(inputs.device),
         "limit": args.limit,
         "selected_samples": len(selection.indices),
-        "annotations": len(dataset),
+        "annotations": len(inputs.dataset),
         "skipped": selection.skipped,
     }
     write_outputs(results_document(summary, scores, args.pck_max, complete, settings), out)
     state = "" if complete else f" (interrupted after {summary.samples} samples)"
-    print(
-        format_table(
-            summary,
-            f"RepeHand {network.architecture.describe()} on InterHand2.6M {args.split}: "
-            f"{summary.samples} samples ({summary.single_samples} single-hand, "
-            f"{summary.interacting_samples} interacting){state}",
-        )
+    title = (
+        f"RepeHand {architecture} on InterHand2.6M {args.split}: {summary.samples} samples "
+        f"({summary.single_samples} single-hand, {summary.interacting_samples} interacting){state}"
     )
+    print(format_table(summary, title))
     print(f"results in {out}/: {', '.join(OUTPUT_NAMES)}")
     if not complete:
         raise KeyboardInterrupt

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from repehand_ros.io.files import commit, partial_path
 from repehand_ros.tools.command import CommandError, add_architecture_options
 
 logger = logging.getLogger(__name__)
@@ -84,23 +85,23 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from error
     # Written under a temporary name and renamed only once checked: an interrupted or
     # failed export never leaves a file that looks finished.
-    partial = args.onnx.with_name(args.onnx.name + ".partial")
+    partial = partial_path(args.onnx)
     try:
         export_onnx(network, partial, opset=args.opset)
         difference = check_onnx(network, partial, atol=args.atol)
-        partial.replace(args.onnx)
+        commit(partial, args.onnx)
         logger.info("wrote %s (ONNX Runtime within %.2g of PyTorch)", args.onnx, difference)
         if args.tensorrt is not None:
-            engine = args.tensorrt.with_name(args.tensorrt.name + ".partial")
+            engine = partial_path(args.tensorrt)
             build_tensorrt_engine(args.onnx, engine, fp16=args.fp16)
             if args.fp16 and args.atol == 1e-3:
                 logger.warning("an fp16 engine is checked with --atol 1e-3; pass a larger one")
             difference = check_tensorrt_engine(network.cuda(), engine, atol=args.atol)
-            engine.replace(args.tensorrt)
+            commit(engine, args.tensorrt)
             logger.info("wrote %s (TensorRT within %.2g of PyTorch)", args.tensorrt, difference)
     except ExportCheckError as error:
         raise CommandError(str(error)) from error
     finally:
-        for leftover in (partial, *(p.with_name(p.name + ".partial") for p in outputs)):
+        for leftover in map(partial_path, outputs):
             leftover.unlink(missing_ok=True)
     return 0

@@ -125,24 +125,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repehand_ros.data.interhand import InterHandLayoutError
+    from repehand_ros.data.interhand_layout import InterHandLayoutError
     from repehand_ros.mano.layer import ManoFileNotFoundError
     from repehand_ros.mano.safe_pickle import ManoFileError
     from repehand_ros.model.checkpoint import CheckpointError
+    from repehand_ros.model.devices import DeviceError
+    from repehand_ros.training.checkpoints import LAST_CHECKPOINT, TrainingStateError, epochs_left
+    from repehand_ros.training.config import ConfigError, config_from_mapping, load_config
     from repehand_ros.training.initialisation import BackboneWeightsError
-    from repehand_ros.training.trainer import (
-        LAST_CHECKPOINT,
-        ConfigError,
-        TrainingDivergedError,
-        TrainingStateError,
-        config_from_mapping,
-        load_config,
-        run_epochs_left,
-        train,
-    )
+    from repehand_ros.training.trainer import TrainingDivergedError, train
 
     try:
-        config = load_config(args.config)
+        values = load_config(args.config).to_dict()
         overrides = {
             "data_root": args.data,
             "mano_dir": args.mano_dir,
@@ -151,7 +145,6 @@ def run(args: argparse.Namespace) -> int:
             "device": args.device,
             "backbone_weights": args.backbone_weights,
         }
-        values = config.to_dict()
         values.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v})
         config = config_from_mapping(values, source="options")
         out_dir = Path(config.out_dir).expanduser()
@@ -160,11 +153,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{out_dir} already holds a training run ({LAST_CHECKPOINT}): continue it with "
                 f"--resume {out_dir / LAST_CHECKPOINT}, or choose another --out"
             )
-        if config.data_root is not None and not Path(config.data_root).expanduser().is_dir():
-            raise CommandError(f"dataset folder not found: {config.data_root}")
-        if config.mano_dir is not None and not Path(config.mano_dir).expanduser().is_dir():
-            raise CommandError(f"MANO folder not found: {config.mano_dir}")
-        if run_epochs_left(config, args.resume) == 0:
+        for name, value in (("dataset", config.data_root), ("MANO", config.mano_dir)):
+            if value is not None and not Path(value).expanduser().is_dir():
+                raise CommandError(f"{name} folder not found: {value}")
+        if epochs_left(config.epochs, args.resume) == 0:
             logger.info(
                 "%s already finished all %d epochs: nothing to do", args.resume, config.epochs
             )
@@ -172,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         result = train(config, resume=args.resume, progress=not args.no_progress)
     except (
         ConfigError,
+        DeviceError,
         TrainingStateError,
         TrainingDivergedError,
         BackboneWeightsError,
@@ -181,15 +174,14 @@ def run(args: argparse.Namespace) -> int:
         ManoFileError,
     ) as error:
         raise CommandError(str(error)) from error
-    if result.checkpoint is None:  # not rank 0 of a torchrun job: rank 0 reports
-        return 0
-    logger.info(
-        "finished %d epochs (%d steps, %d skipped); last checkpoint %s",
-        result.last_epoch + 1,
-        result.global_step,
-        result.skipped_steps,
-        result.checkpoint,
-    )
+    if result.checkpoint is not None:  # rank 0 reports; the other ranks of a torchrun job do not
+        logger.info(
+            "finished %d epochs (%d steps, %d skipped); last checkpoint %s",
+            result.last_epoch + 1,
+            result.global_step,
+            result.skipped_steps,
+            result.checkpoint,
+        )
     return 0
 
 

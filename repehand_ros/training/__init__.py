@@ -6,6 +6,8 @@ from repehand_ros.training.augmentation import (
     make_training_sample,
     mirror_mano_pose,
 )
+from repehand_ros.training.checkpoints import TrainingStateError
+from repehand_ros.training.config import ConfigError, TrainConfig, load_config
 from repehand_ros.training.initialisation import (
     TIMM_HUB,
     BackboneWeightsError,
@@ -14,14 +16,7 @@ from repehand_ros.training.initialisation import (
 )
 from repehand_ros.training.interhand_records import InterHandRecords, record_from_interhand
 from repehand_ros.training.losses import LOSS_WEIGHTS, Losses, compute_losses
-from repehand_ros.training.trainer import (
-    ConfigError,
-    TrainConfig,
-    TrainingDivergedError,
-    TrainingStateError,
-    load_config,
-    train,
-)
+from repehand_ros.training.trainer import TrainingDivergedError, train
 
 __all__ = [
     "LOSS_WEIGHTS",

@@ -36,6 +36,9 @@ Augmentation strengths (the paper's, drawn as the official `get_aug_config`):
 box factor 1 + 0.25 clip(N(0, 1), -1, 1) (above 1 the hands look smaller);
 rotation 30 clip(N(0, 1), -2, 2) degrees with probability 0.6, else none;
 each RGB channel multiplied by U(0.8, 1.2); flip with probability 0.5.
+
+The module is near 400 lines for one job, a sample's crop and targets, most
+of it the geometry this explanation describes.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import numpy as np
 
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.hands import NUM_JOINTS, WRIST
+from repehand_ros.model.inputs import PIXEL_MAX, normalise_crops
 from repehand_ros.model.variants import HEATMAP_STRIDE, check_input_size
 
 HANDS: tuple[str, str] = ("right", "left")
@@ -352,8 +356,8 @@ def make_training_sample(
         borderValue=(0, 0, 0),
     )
     gains = np.asarray(params.colour, dtype=np.float32)
-    pixels = np.clip(crop.astype(np.float32) * gains, 0.0, 255.0) / 255.0
-    sample: TrainingSample = {"image": np.ascontiguousarray(pixels.transpose(2, 0, 1))}
+    coloured = np.clip(crop.astype(np.float32) * gains, 0.0, PIXEL_MAX)
+    sample: TrainingSample = {"image": normalise_crops(coloured)}
 
     rotation = rotation_about_z(-params.rotation_deg)
     mirror = np.diag([-1.0, 1.0, 1.0]) if params.flip else np.eye(3)

@@ -1,4 +1,5 @@
-"""A fresh training run's weights, as the official one starts: ImageNet backbone, heads re-drawn.
+"""A training run's first weights (`start_network`): a RepeHand checkpoint's, or as the official
+run starts: an ImageNet backbone, the heads re-drawn.
 
 Backbone. The official `TinyViTBackbone` is `timm.create_model(
 "tiny_vit_5m_224.dist_in22k_ft_in1k", pretrained=True)`: timm's ImageNet-22k
@@ -28,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from repehand_ros.model.checkpoint import load_checkpoint
 from repehand_ros.model.network import RepeHandNet
 
 logger = logging.getLogger(__name__)
@@ -164,10 +166,39 @@ def load_imagenet_backbone(network: RepeHandNet, source: str) -> None:
     logger.info("backbone initialised from %s", described)
 
 
+def start_network(
+    variant: str,
+    input_size: int,
+    seed: int,
+    weights: Path | None = None,
+    backbone_weights: str | None = TIMM_HUB,
+) -> RepeHandNet:
+    """The network a training run starts from, drawn with `seed`: RepeHand `weights` (a
+    checkpoint to resume or to start from), or fresh as the official run starts
+    (`initialise_heads`, then `load_imagenet_backbone(backbone_weights)`; None leaves the
+    backbone random, with a warning)."""
+    torch.manual_seed(seed)
+    network = RepeHandNet(variant, input_size)
+    if weights is not None:
+        load_checkpoint(network, weights)
+        return network
+    initialise_heads(network)
+    if backbone_weights is not None:
+        load_imagenet_backbone(network, backbone_weights)
+    else:
+        logger.warning(
+            "the backbone starts from random weights (backbone_weights is null): the paper "
+            "starts from ImageNet TinyViT weights (backbone_weights: %s or a file)",
+            TIMM_HUB,
+        )
+    return network
+
+
 __all__ = [
     "IMAGENET_TAG",
     "TIMM_HUB",
     "BackboneWeightsError",
     "initialise_heads",
     "load_imagenet_backbone",
+    "start_network",
 ]

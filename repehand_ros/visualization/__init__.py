@@ -6,6 +6,7 @@ from repehand_ros.visualization.overlay import (
     draw_message,
     draw_result,
     draw_status,
+    fit_into,
 )
 
-__all__ = ["HAND_COLOURS", "draw_hand", "draw_message", "draw_result", "draw_status"]
+__all__ = ["HAND_COLOURS", "draw_hand", "draw_message", "draw_result", "draw_status", "fit_into"]

@@ -146,3 +146,14 @@ def draw_status(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     for number, line in enumerate(lines):
         _text(image, line, (round(6 * scale), step * (number + 1)), WHITE, scale)
     return image
+
+
+def fit_into(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A new `size` (width, height) image: `image` scaled to fit, centred on black."""
+    width, height = size
+    scale = min(width / image.shape[1], height / image.shape[0])
+    scaled = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
+    canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    top, left = (height - scaled.shape[0]) // 2, (width - scaled.shape[1]) // 2
+    canvas[top : top + scaled.shape[0], left : left + scaled.shape[1]] = scaled
+    return canvas

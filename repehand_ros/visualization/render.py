@@ -69,15 +69,23 @@ class RendererUnavailableError(RuntimeError):
 
 @dataclass(frozen=True)
 class HandDrawing:
-    """One hand to draw: its mesh in the camera frame and, for the skeleton, its joints."""
+    """One hand to draw: its mesh in the camera frame and, for the skeleton, its joints.
+
+    A hand from a backend without a mesh (keypoints) has no vertices and faces: its
+    skeleton is drawn instead, whether or not the skeleton was asked for.
+    """
 
     side: HandSide
-    vertices: np.ndarray
-    """(V, 3) camera frame, metres."""
-    faces: np.ndarray
-    """(F, 3) vertex indices."""
+    vertices: np.ndarray | None
+    """(V, 3) camera frame, metres; None without a mesh."""
+    faces: np.ndarray | None
+    """(F, 3) vertex indices; None without a mesh."""
     keypoints_2d: np.ndarray | None = None
-    """(21, 2) projected joints, pixels; needed only for the skeleton."""
+    """(21, 2) projected joints, pixels; needed for the skeleton."""
+
+    @property
+    def has_mesh(self) -> bool:
+        return self.vertices is not None and self.faces is not None
 
     @property
     def color(self) -> tuple[float, float, float]:
@@ -85,13 +93,18 @@ class HandDrawing:
 
 
 def drawings_from_result(
-    result: TwoHandResult, faces: tuple[np.ndarray, np.ndarray]
+    result: TwoHandResult, faces: tuple[np.ndarray, np.ndarray] | None
 ) -> list[HandDrawing]:
-    """The valid hands of `result` that have a mesh; `faces` are (right, left) from MANO."""
+    """The valid hands of `result`; `faces` are (right, left) from MANO, None for a backend
+    without a mesh (its hands are drawn as skeletons)."""
     drawings = []
-    for hand, hand_faces in zip(result.hands, faces, strict=True):
-        if hand.valid and hand.vertices is not None:
-            drawings.append(HandDrawing(hand.side, hand.vertices, hand_faces, hand.keypoints_2d))
+    for index, hand in enumerate(result.hands):
+        if not hand.valid:
+            continue
+        if faces is not None and hand.vertices is not None:
+            drawings.append(HandDrawing(hand.side, hand.vertices, faces[index], hand.keypoints_2d))
+        else:
+            drawings.append(HandDrawing(hand.side, None, None, hand.keypoints_2d))
     return drawings
 
 
@@ -109,11 +122,11 @@ class HandRenderer(Closeable, ABC):
     ) -> np.ndarray:
         """A copy of `image` (H x W x 3 uint8 RGB, taken by `camera`) with `hands` drawn on it."""
         image = _checked_image(image, camera)
-        out = self._draw_meshes(image, camera, hands) if hands else image.copy()
-        if skeleton:
-            for hand in hands:
-                if hand.keypoints_2d is not None:
-                    draw_hand(out, hand.keypoints_2d, hand.side)
+        meshes = [hand for hand in hands if hand.has_mesh]
+        out = self._draw_meshes(image, camera, meshes) if meshes else image.copy()
+        for hand in hands:
+            if hand.keypoints_2d is not None and (skeleton or not hand.has_mesh):
+                draw_hand(out, hand.keypoints_2d, hand.side)
         return out
 
     @abstractmethod

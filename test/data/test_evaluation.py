@@ -12,9 +12,11 @@ from fixtures.interhand import to_interhand_order, write_interhand_fixture
 from scipy.spatial.transform import Rotation
 
 from repehand_ros.data import evaluation
-from repehand_ros.data.interhand import InterHandDataset, InterHandLayoutError
-from repehand_ros.data.protocols import PROTOCOLS, official_scores
+from repehand_ros.data.interhand import InterHandDataset
+from repehand_ros.data.interhand_layout import InterHandLayoutError
+from repehand_ros.data.protocols import PROTOCOLS
 from repehand_ros.data.rootnet import read_rootnet_boxes, rootnet_path
+from repehand_ros.data.scoring_rules import official_scores
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.mano.layer import ManoPair
 from repehand_ros.model import RepeHandNet
@@ -65,6 +67,19 @@ def test_selection_keeps_hand_type_invalid_and_drops_only_all_invalid_joints(fre
     assert selection.annotation_ids == [dataset[i].annotation_id for i in selection.indices]
     assert selection.skipped == {"no_valid_joint_in_image": 1, "no_valid_3d_joint": 2}
     assert evaluation.select_samples(dataset, limit=2).indices == [1, 4]
+    assert selection.describe_skipped() == "no_valid_joint_in_image: 1, no_valid_3d_joint: 2"
+
+
+def test_a_selection_that_cannot_be_evaluated_is_one_clear_error():
+    box = Box(0.0, 0.0, 10.0, 10.0)
+    nothing = evaluation.Selection()
+    assert nothing.describe_skipped() == "none"
+    with pytest.raises(evaluation.EvaluationError, match=r"no usable samples in ROOT \(skipped"):
+        nothing.check({}, "ROOT")
+    selection = evaluation.Selection(indices=[0, 1], annotation_ids=[5, 9])
+    selection.check({5: box, 9: box}, "ROOT")
+    with pytest.raises(evaluation.EvaluationError, match=r"no box for 1 selected .*first: 9"):
+        selection.check({5: box}, "ROOT")
 
 
 def test_selection_keeps_samples_whose_hand_has_no_mano_fit(interhand):

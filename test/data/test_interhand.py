@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 from fixtures.interhand import FOCAL, IMAGE_SIZE, PRINCIPAL_POINT, write_interhand_fixture
 
-from repehand_ros.data.interhand import (
-    INTERHAND_JOINT_NAMES,
-    REPEHAND_FROM_INTERHAND,
-    InterHandDataset,
-    InterHandLayoutError,
-    interhand_to_repehand,
-    locate_files,
-)
-from repehand_ros.hands import JOINT_NAMES
+from repehand_ros.data.interhand import InterHandDataset
+from repehand_ros.data.interhand_layout import InterHandLayoutError
 
 
 @pytest.fixture(scope="module")
@@ -29,31 +21,6 @@ def interhand(tmp_path_factory):
 def fresh(tmp_path):
     """A fixture dataset of its own, for tests that damage it."""
     return write_interhand_fixture(tmp_path / "InterHand2.6M", captures=(0,), cameras=("400262",))
-
-
-def test_joint_order_mapping_matches_interhand_skeleton():
-    # InterHand2.6M, one hand: 0 thumb4 (tip), 1 thumb3, 2 thumb2, 3 thumb1, 4 index4 ...,
-    # 8 middle4, 11 middle1, 12 ring4, 16 pinky4, 19 pinky1, 20 wrist.
-    assert INTERHAND_JOINT_NAMES[0] == "thumb_4"
-    assert INTERHAND_JOINT_NAMES[3] == "thumb_1"
-    assert INTERHAND_JOINT_NAMES[11] == "middle_1"
-    assert INTERHAND_JOINT_NAMES[16] == "pinky_4"
-    assert INTERHAND_JOINT_NAMES[20] == "wrist"
-    assert REPEHAND_FROM_INTERHAND[JOINT_NAMES.index("wrist")] == 20
-    assert REPEHAND_FROM_INTERHAND[JOINT_NAMES.index("thumb_4")] == 0
-    assert REPEHAND_FROM_INTERHAND[JOINT_NAMES.index("middle_1")] == 11
-    assert REPEHAND_FROM_INTERHAND[JOINT_NAMES.index("pinky_1")] == 19
-    assert sorted(REPEHAND_FROM_INTERHAND) == list(range(21))
-
-
-def test_interhand_to_repehand_splits_hands_and_reorders():
-    joints = np.arange(42, dtype=float)[:, None] * np.ones(3)
-    reordered = interhand_to_repehand(joints)
-    assert reordered.shape == (2, 21, 3)
-    assert reordered[0, 0, 0] == 20  # right wrist
-    assert reordered[1, 0, 0] == 41  # left wrist
-    assert reordered[0, 4, 0] == 0  # right thumb tip
-    assert reordered[1, 9, 0] == 21 + 11  # left middle_1
 
 
 def test_reads_every_annotation_with_joints_in_repehand_order(interhand):
@@ -117,13 +84,6 @@ def test_image_loads_as_rgb_with_the_right_hand_dots_red(interhand):
     assert red > 150 and blue < 100 and green < 100
 
 
-def test_v0_layout_with_one_folder_per_annotation_subset(tmp_path):
-    written = write_interhand_fixture(tmp_path / "ih", captures=(0,), layout="v0")
-    assert written.annotation_dir.name == "all"
-    assert len(InterHandDataset(tmp_path / "ih", "test")) == len(written.frames)
-    assert locate_files(tmp_path / "ih", "test", "all").data.parent.name == "all"
-
-
 def test_wrist_invalid_makes_the_whole_hand_invalid(fresh):
     path = fresh.annotation_dir / "InterHand2.6M_test_data.json"
     data = json.loads(path.read_text())
@@ -134,47 +94,12 @@ def test_wrist_invalid_makes_the_whole_hand_invalid(fresh):
     assert sample.joint_valid[1].all()
 
 
-# --- wrong layouts: one clear message naming what is missing ---
+# --- wrong files: one clear message naming what is wrong ---
 
 
 def test_missing_root(tmp_path):
     with pytest.raises(InterHandLayoutError, match=r"InterHand2\.6M folder not found"):
         InterHandDataset(tmp_path / "nowhere")
-
-
-def test_root_without_annotations_folder(tmp_path):
-    (tmp_path / "images").mkdir()
-    with pytest.raises(
-        InterHandLayoutError, match=r"no annotations/ folder.*expected .*_\{data,camera"
-    ):
-        InterHandDataset(tmp_path)
-
-
-def test_passing_the_annotations_folder_gets_a_hint(fresh):
-    with pytest.raises(InterHandLayoutError, match="pass the folder that holds annotations/"):
-        InterHandDataset(fresh.root / "annotations")
-
-
-def test_dataset_one_level_down_gets_a_hint(fresh):
-    with pytest.raises(InterHandLayoutError, match="one level down"):
-        InterHandDataset(fresh.root.parent)
-
-
-def test_missing_split_folder(fresh):
-    with pytest.raises(InterHandLayoutError, match=r"no annotations for split 'val'.*test"):
-        InterHandDataset(fresh.root, "val")
-
-
-def test_missing_mano_file_is_named(fresh):
-    (fresh.annotation_dir / "InterHand2.6M_test_MANO_NeuralAnnot.json").unlink()
-    with pytest.raises(InterHandLayoutError, match=r"lacks InterHand2.6M_test_MANO_NeuralAnnot"):
-        InterHandDataset(fresh.root)
-
-
-def test_missing_images_folder(fresh):
-    shutil.rmtree(fresh.root / "images")
-    with pytest.raises(InterHandLayoutError, match=r"image folder not found: .*images/test"):
-        InterHandDataset(fresh.root)
 
 
 def test_missing_image_file(fresh):

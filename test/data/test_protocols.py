@@ -1,4 +1,5 @@
-"""The evaluation protocols' rules, each against a small case worked out by hand.
+"""The evaluation protocols' rules (`scoring_rules`, `summaries`), each against a small case
+worked out by hand.
 
 The meshes here are "hands" of 21 vertices and the evaluation regressor is the
 identity, so vertex k is joint k (RepeHand order: 0 wrist, 4 thumb tip,
@@ -15,8 +16,8 @@ import math
 import numpy as np
 import pytest
 
-from repehand_ros.data import protocols
-from repehand_ros.data.protocols import EvaluationBatch
+from repehand_ros.data import protocols, scoring_rules, summaries
+from repehand_ros.data.scores import EvaluationBatch, ProtocolSummary, SampleScores
 
 IDENTITY = np.stack([np.eye(21), np.eye(21)])
 
@@ -82,12 +83,12 @@ def _two_hands(count: int = 1) -> np.ndarray:
     )
 
 
-def _official(batch: EvaluationBatch) -> protocols.ProtocolSummary:
-    return protocols.summarize_official(protocols.official_scores(batch, IDENTITY))
+def _official(batch: EvaluationBatch) -> ProtocolSummary:
+    return summaries.summarize_official(scoring_rules.official_scores(batch, IDENTITY))
 
 
-def _corrected(batch: EvaluationBatch) -> protocols.ProtocolSummary:
-    return protocols.summarize_corrected(protocols.corrected_scores(batch, IDENTITY))
+def _corrected(batch: EvaluationBatch) -> ProtocolSummary:
+    return summaries.summarize_corrected(scoring_rules.corrected_scores(batch, IDENTITY))
 
 
 # --- rule 1: the evaluation regressor ---
@@ -99,7 +100,7 @@ def test_evaluation_joints_are_the_regressor_times_each_hands_mesh():
     regressors[0, :, 0] = 1.0  # right hand: every joint is vertex 0
     regressors[1, :, 1] = 0.5  # left hand: half of vertex 1 plus half of vertex 2
     regressors[1, :, 2] = 0.5
-    joints = protocols.regress_evaluation_joints(vertices, regressors)
+    joints = scoring_rules.regress_evaluation_joints(vertices, regressors)
     np.testing.assert_array_equal(joints[1, 0, 20], vertices[1, 0, 0])
     np.testing.assert_array_equal(joints[0, 1, 7], (vertices[0, 1, 1] + vertices[0, 1, 2]) / 2)
 
@@ -111,7 +112,7 @@ def test_prediction_is_moved_to_joint_9_and_scaled_by_the_bone_ratio():
     gt = _two_hands()
     pred = 0.5 * gt + np.array([100.0, -20.0, 300.0])
     pred[0, 0, 4] += (0.0, 0.0, 3.0)  # right thumb tip 3 mm off, at half the scale
-    scores = protocols.official_scores(_batch(["interacting"], pred, gt), IDENTITY)
+    scores = scoring_rules.official_scores(_batch(["interacting"], pred, gt), IDENTITY)
     expected = np.zeros(42)
     expected[4] = 6.0  # the 3 mm doubled with the rest of the hand
     np.testing.assert_allclose(scores.joint_errors[0], expected, atol=1e-9)
@@ -134,7 +135,7 @@ def test_joint_trunc_order_quirk_changes_the_number():
     batch = _batch(["interacting", "interacting"], pred, gt, trunc)
     # Official: the flag of InterHand joint 4 removes predicted joint 4, the thumb tip,
     # so the 12 mm error is never seen.
-    scores = protocols.official_scores(batch, IDENTITY)
+    scores = scoring_rules.official_scores(batch, IDENTITY)
     assert not scores.joint_scored[1, 4] and scores.joint_scored[1, 8]
     assert _official(batch).mpjpe_mm.interacting == 0.0
     # Corrected: the index tip (RepeHand 8) is dropped instead; the thumb tip's per-joint
@@ -145,8 +146,8 @@ def test_joint_trunc_order_quirk_changes_the_number():
 def test_official_mask_takes_the_wrist_flag_for_the_pinky_tip():
     trunc = np.ones((1, 42), bool)
     trunc[0, 20] = False  # InterHand 20: the right wrist
-    official = protocols.official_joint_mask(trunc)
-    corrected = protocols.corrected_joint_mask(trunc, np.ones((1, 2), bool))
+    official = scoring_rules.official_joint_mask(trunc)
+    corrected = scoring_rules.corrected_joint_mask(trunc, np.ones((1, 2), bool))
     assert not official[0, 20] and official[0, 0]  # RepeHand 20 = right pinky tip
     assert not corrected[0, 0] and corrected[0, 20]  # RepeHand 0 = right wrist
 
@@ -160,7 +161,7 @@ def test_hand_without_mano_fit_scores_zero_error_through_zero_scale():
     pred[0, 1] = _hand(37.0) * 1.7  # a left hand that matches nothing
     pred[0, 0, 4] += (0.0, 12.0, 0.0)  # right thumb tip 12 mm off
     batch = _batch(["interacting"], pred, gt, fitted=[[True, False]])
-    aligned_pred, aligned_gt, _, _ = protocols.align_at_middle_knuckle(
+    aligned_pred, aligned_gt, _, _ = scoring_rules.align_at_middle_knuckle(
         pred, batch.gt_vertices, pred, batch.gt_vertices
     )
     np.testing.assert_array_equal(aligned_pred[0, 1], 0.0)  # scaled by 0 / |bone| = 0
@@ -244,7 +245,7 @@ def test_f_scores_count_errors_strictly_under_the_threshold_per_joint():
 
 def test_rigid_transform_scale_is_in_its_translation():
     source = _hand()[1:]
-    scale, rotation, translation = protocols.official_rigid_transform(source, 2.0 * source)
+    scale, rotation, translation = scoring_rules.official_rigid_transform(source, 2.0 * source)
     assert scale == pytest.approx(2.0)
     np.testing.assert_allclose(rotation, np.eye(3), atol=1e-12)
     # t = mean(B) - c R mean(A) = 2 mean(A) - 2 mean(A) = 0 (not mean(A), the scale-free fit)
@@ -340,7 +341,7 @@ def test_interwild_scores_wrist_relative_unscaled_joints_and_each_fitted_hand():
         annotated_joints=annotated,
         pred_relative_translation=np.zeros((2, 3)),
     )
-    summary = protocols.summarize_interwild(protocols.interwild_scores(batch, IDENTITY))
+    summary = summaries.summarize_interwild(scoring_rules.interwild_scores(batch, IDENTITY))
     # 0.1 x each joint's distance from its wrist (the scale is not undone)
     distances = np.linalg.norm(annotated - wrist, axis=-1).reshape(2, 42)
     assert summary.mpjpe_mm.interacting == pytest.approx(0.1 * distances.mean(axis=0).mean())
@@ -361,20 +362,20 @@ def test_mrrpe_uses_annotated_wrists_where_both_are_valid():
         trunc,
         relative=gt_relative + np.array([3.0, 4.0, 12.0]),
     )
-    scores = protocols.official_scores(batch, IDENTITY)
+    scores = scoring_rules.official_scores(batch, IDENTITY)
     np.testing.assert_allclose(scores.mrrpe[:2], 13.0)
     assert math.isnan(scores.mrrpe[2])
-    summary = protocols.summarize_official(scores)
+    summary = summaries.summarize_official(scores)
     assert summary.mrrpe_mm == pytest.approx(13.0) and summary.mrrpe_samples == 2
 
 
 def test_scores_of_batches_concatenate_in_order():
     gt = _two_hands(2)
-    first = protocols.official_scores(_batch(["right"], gt[:1], gt[:1]), IDENTITY)
-    second = protocols.official_scores(_batch(["interacting"], gt[1:], gt[1:]), IDENTITY)
-    joined = protocols.SampleScores.concatenate([first, second])
+    first = scoring_rules.official_scores(_batch(["right"], gt[:1], gt[:1]), IDENTITY)
+    second = scoring_rules.official_scores(_batch(["interacting"], gt[1:], gt[1:]), IDENTITY)
+    joined = SampleScores.concatenate([first, second])
     assert len(joined) == 2 and joined.single.tolist() == [True, False]
-    assert len(protocols.SampleScores.concatenate([])) == 0
+    assert len(SampleScores.concatenate([])) == 0
 
 
 def test_every_protocol_is_registered_with_official_the_default():

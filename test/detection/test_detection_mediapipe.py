@@ -111,3 +111,19 @@ def test_settings_out_of_range_are_refused():
         MediaPipeSettings(model_complexity=2)
     with pytest.raises(ValueError, match="min_detection_confidence"):
         MediaPipeSettings(min_detection_confidence=1.5)
+
+
+def test_settings_changed_between_frames_take_effect_on_the_next(right04):
+    with MediaPipeHandDetector() as detector:
+        assert _only_hand(detector.find(right04)).side is HandSide.LEFT
+        graph = detector._hands
+        detector.update_settings(MediaPipeSettings(mirrored=True))
+        assert detector._hands is graph, "mirroring needs no new graph"
+        assert _only_hand(detector.find(right04)).side is HandSide.RIGHT
+        # No palm's score reaches 1: nothing found, then found again at the default.
+        detector.update_settings(MediaPipeSettings(mirrored=True, min_detection_confidence=1.0))
+        assert detector.find(right04) == []
+        detector.update_settings(MediaPipeSettings(mirrored=False))
+        assert _only_hand(detector.find(right04)).side is HandSide.LEFT
+    with pytest.raises(RuntimeError, match="closed"):
+        detector.update_settings(MediaPipeSettings())

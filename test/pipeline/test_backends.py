@@ -8,7 +8,8 @@ import torch
 
 from repehand_ros.model import RepeHandNet, save_checkpoint
 from repehand_ros.model.outputs import OUTPUT_NAMES
-from repehand_ros.pipeline.reconstructor import HandReconstructor, ReconstructorConfig
+from repehand_ros.pipeline.config import ReconstructorConfig
+from repehand_ros.pipeline.reconstructor import HandReconstructor
 
 
 @pytest.fixture(scope="module")

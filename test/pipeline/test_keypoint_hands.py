@@ -9,6 +9,7 @@ how accurate MediaPipe is.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +20,13 @@ import pytest
 from repehand_ros.detection import MediaPipeHandDetector
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.hands import BONES, JOINT_NAMES, HandSide
+from repehand_ros.pipeline.config import ReconstructorConfig
 from repehand_ros.pipeline.keypoint_hands import (
     KEYPOINT_BACKEND_NAME,
     DegeneratePalmError,
     palm_rotation,
 )
-from repehand_ros.pipeline.reconstructor import HandReconstructor, ReconstructorConfig
+from repehand_ros.pipeline.reconstructor import HandReconstructor
 
 CAMERA = PinholeCamera(
     k=np.array([[600.0, 0.0, 319.5], [0.0, 600.0, 239.5], [0.0, 0.0, 1.0]]),
@@ -155,3 +157,24 @@ def test_palm_rotation_is_proper_for_both_hands_and_mirrors_across_the_palm():
 def test_a_network_backend_cannot_be_combined_with_keypoints():
     with pytest.raises(ValueError, match="runs no network"):
         HandReconstructor(ReconstructorConfig(backend="keypoints"), backend=object())
+
+
+def test_live_settings_on_the_keypoint_backend(reconstructor, right04):
+    """The threshold and mirroring change the next frame; tracking stays off (each hand needs
+    this frame's landmarks), and the detector's threshold reaches MediaPipe."""
+    settings = reconstructor.live_settings
+    reconstructor.update_live_settings(dataclasses.replace(settings, min_confidence=1.0))
+    hand = reconstructor.reconstruct(right04, CAMERA, 0.0).left
+    assert not hand.valid and hand.reason.endswith("below 1.00"), hand.reason
+
+    reconstructor.update_live_settings(
+        dataclasses.replace(settings, mirrored=True, tracking=True, redetect_interval=10)
+    )
+    result = reconstructor.reconstruct(right04, CAMERA, 0.1)
+    assert result.right.valid and not result.left.valid, "a mirrored camera: the other side"
+    assert reconstructor.locator.tracker.settings.redetect_interval == 1
+
+    reconstructor.update_live_settings(dataclasses.replace(settings, min_detection_confidence=1.0))
+    assert reconstructor.locator.finder.settings.min_detection_confidence == 1.0
+    result = reconstructor.reconstruct(right04, CAMERA, 0.2)
+    assert [hand.reason for hand in result.hands] == ["not detected", "not detected"]

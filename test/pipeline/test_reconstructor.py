@@ -8,6 +8,7 @@ around the network, from the crop plan to the camera frame.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch
 from fixtures.mano_files import RIGHT_WRIST_IN_MANO_FRAME, make_mano_arrays, write_cleaned_mano_file
 
 from repehand_ros.detection import (
+    CropPlanner,
     DetectionSource,
     HandDetection,
     HandLocator,
@@ -32,11 +34,9 @@ from repehand_ros.hands import HandSide
 from repehand_ros.mano.layer import ManoPair
 from repehand_ros.model.outputs import HandPrediction, RepeHandOutput
 from repehand_ros.pipeline.backends import BackendError
-from repehand_ros.pipeline.reconstructor import (
-    HandReconstructor,
-    ReconstructorConfig,
-    hand_confidence,
-)
+from repehand_ros.pipeline.config import LiveSettings, ReconstructorConfig
+from repehand_ros.pipeline.reconstructor import HandReconstructor
+from repehand_ros.pipeline.repehand_hands import hand_confidence
 from repehand_ros.pipeline.smoothing import SmoothingConfig
 
 CAMERA = PinholeCamera(
@@ -348,21 +348,23 @@ def test_bad_images_and_cameras_are_refused_clearly(mano_dir, pair):
         PinholeCamera(k=np.full((3, 3), np.nan), d=[], distortion_model="", width=640, height=480)
 
 
-def test_a_backend_this_machine_lacks_is_refused_clearly(mano_dir, mano_arrays):
+def test_a_backend_this_machine_lacks_is_refused_clearly(mano_dir, monkeypatch):
+    """On a machine without CUDA and without ONNX Runtime's TensorRT provider (made so here,
+    whatever this machine has), asking for them is one clear error each."""
     import onnxruntime
 
-    if "TensorrtExecutionProvider" not in onnxruntime.get_available_providers():
-        with pytest.raises(BackendError, match="TensorrtExecutionProvider is not available"):
-            HandReconstructor(
-                ReconstructorConfig(
-                    mano_dir=mano_dir, backend="tensorrt", onnx_file=mano_dir / "MANO_RIGHT.pkl"
-                )
-            )
-    if not torch.cuda.is_available():
-        with pytest.raises(BackendError, match="sees no CUDA GPU"):
-            HandReconstructor(ReconstructorConfig(mano_dir=mano_dir, device="cuda"))
-        with pytest.raises(BackendError, match="fp16 needs device 'cuda'"):
-            HandReconstructor(ReconstructorConfig(mano_dir=mano_dir, device="cpu", fp16=True))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    onnx_file = mano_dir / "MANO_RIGHT.pkl"  # exists; never read: the provider is checked first
+    with pytest.raises(BackendError, match="TensorrtExecutionProvider is not available"):
+        HandReconstructor(
+            ReconstructorConfig(mano_dir=mano_dir, backend="tensorrt", onnx_file=onnx_file)
+        )
+    random = {"mano_dir": mano_dir, "allow_random_weights": True}
+    with pytest.raises(BackendError, match="sees no CUDA GPU"):
+        HandReconstructor(ReconstructorConfig(**random, device="cuda"))
+    with pytest.raises(BackendError, match="fp16 needs device 'cuda'"):
+        HandReconstructor(ReconstructorConfig(**random, device="cpu", fp16=True))
 
 
 def test_missing_mano_files_name_the_file_and_where_to_get_them(tmp_path):
@@ -370,9 +372,8 @@ def test_missing_mano_files_name_the_file_and_where_to_get_them(tmp_path):
         HandReconstructor(ReconstructorConfig(mano_dir=tmp_path / "nowhere"))
 
 
-def test_hands_near_the_threshold_do_not_flip_between_one_crop_and_two(mano_dir, pair):
-    hands = {s: place(pair, s, [0.0, 0.0, 0.5], seed=11) for s in HandSide}
-    reconstructor, _, _ = reconstructor_for(mano_dir, hands)
+def test_hands_near_the_threshold_do_not_flip_between_one_crop_and_two():
+    planner = CropPlanner()
 
     def plan_at(fraction: float) -> bool:
         """Two 100 px hands placed so that, sharing a crop, each covers `fraction` of it."""
@@ -381,7 +382,7 @@ def test_hands_near_the_threshold_do_not_flip_between_one_crop_and_two(mano_dir,
             HandSide.RIGHT: Box(0.0, 0.0, 100.0, 100.0),
             HandSide.LEFT: Box(union - 100.0, 0.0, union, 100.0),
         }
-        return reconstructor._plan(boxes).shared
+        return planner.plan(boxes).shared
 
     assert [plan_at(f) for f in (0.2, 0.33, 0.37, 0.45, 0.33, 0.31, 0.25)] == [
         False,  # far apart: a crop each
@@ -392,3 +393,49 @@ def test_hands_near_the_threshold_do_not_flip_between_one_crop_and_two(mano_dir,
         True,
         False,  # ...until clearly apart
     ]
+
+
+def test_live_settings_change_the_next_frame_and_keep_the_rest(mano_dir, pair):
+    hands = {s: place(pair, s, [0.1 * s.value, 0.0, 0.5], seed=11) for s in HandSide}
+    reconstructor, backend, _ = reconstructor_for(mano_dir, hands)
+    locator, network, smoother = (
+        reconstructor.locator,
+        reconstructor.backend,
+        reconstructor.smoother,
+    )
+    assert reconstructor.live_settings == LiveSettings.of(reconstructor.config)
+    first = reconstructor.reconstruct(IMAGE, CAMERA, 0.0)
+    assert first.right.valid and first.left.valid
+    assert 0.0 < first.right.confidence < 1.0
+    assert locator.tracker.tracked_sides == (HandSide.RIGHT, HandSide.LEFT)
+
+    smoothing = SmoothingConfig(enabled=True, min_cutoff=2.0, beta=5.0)
+    tuned = dataclasses.replace(
+        reconstructor.live_settings, smoothing=smoothing, redetect_interval=7
+    )
+    reconstructor.update_live_settings(tuned)
+    assert reconstructor.live_settings == tuned
+    assert smoother.config == smoothing
+    assert locator.tracker.settings.redetect_interval == 7
+    assert locator.tracker.tracked_sides == (HandSide.RIGHT, HandSide.LEFT), "tracks kept"
+
+    strict = dataclasses.replace(tuned, min_confidence=1.0)
+    reconstructor.update_live_settings(strict)
+    for hand in reconstructor.reconstruct(IMAGE, CAMERA, 0.1).hands:
+        assert not hand.valid and hand.reason.endswith("below 1.00"), hand.reason
+    reconstructor.update_live_settings(tuned)
+    assert all(hand.valid for hand in reconstructor.reconstruct(IMAGE, CAMERA, 0.2).hands)
+    # Nothing was built anew: the same network, locator and smoother ran every frame.
+    assert reconstructor.backend is network and backend.batches == [1, 1, 1]
+    assert reconstructor.locator is locator and reconstructor.smoother is smoother
+
+    reconstructor.update_live_settings(dataclasses.replace(tuned, mirrored=True))
+    assert reconstructor.config.detection.mirrored
+    assert locator.tracker.tracked_sides == (), "the sides swap: tracking starts afresh"
+
+    with pytest.raises(ValueError, match="min_confidence must be in"):
+        LiveSettings(min_confidence=1.5)
+    with pytest.raises(ValueError, match="redetect_interval"):
+        LiveSettings(redetect_interval=0)
+    with pytest.raises(ValueError, match="min_cutoff must be positive"):
+        LiveSettings(smoothing=SmoothingConfig(min_cutoff=0.0))

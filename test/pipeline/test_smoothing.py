@@ -215,3 +215,51 @@ def test_two_hand_smoother_keeps_the_relative_translation_on_the_wrists():
             atol=1e-6,
         )
     assert out.right.side is HandSide.RIGHT and out.left.side is HandSide.LEFT
+
+
+def test_new_cutoffs_keep_what_is_filtered_so_far():
+    """Retuned to a cut-off near zero, the next sample hardly moves the output: the filter
+    went on from its state (a restart would have passed the sample unchanged)."""
+    one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    for step in range(5):
+        settled = one_euro(np.array([0.0]), step / 30)
+    one_euro.retune(min_cutoff=1e-3, beta=0.0, d_cutoff=1.0)
+    moved = one_euro(np.array([1.0]), 5 / 30)
+    assert settled[0] == 0.0 and 0.0 < moved[0] < 1e-3
+    with pytest.raises(ValueError, match="min_cutoff must be positive"):
+        one_euro.retune(min_cutoff=0.0, beta=0.0, d_cutoff=1.0)
+    assert one_euro.min_cutoff == 1e-3
+
+
+def _two_hands_at(x: float) -> TwoHandResult:
+    """Both hands still, moved `x` metres to the right."""
+    base = _jittery_hands(1, seed=4)[0]
+    right = _hand(base.joints + np.array([x, 0.0, 0.0]), base.wrist_rotation)
+    left = HandResult(**{**right.__dict__, "side": HandSide.LEFT})
+    return TwoHandResult(right=right, left=left, relative_translation=(0.0, 0.0, 0.0))
+
+
+def test_a_smoother_reconfigured_between_frames():
+    smoother = TwoHandSmoother(SmoothingConfig(min_cutoff=1.0, beta=0.0))
+    smoother(_two_hands_at(0.0), 0.0)
+    smoother(_two_hands_at(0.0), 0.1)
+    slow = SmoothingConfig(min_cutoff=1e-3, beta=0.0, rotation_min_cutoff=1e-3)
+    smoother.reconfigure(slow)
+    held = smoother(_two_hands_at(0.05), 0.2)
+    assert smoother.config == slow and smoother.right.config == slow
+    assert np.abs(held.right.wrist_position - _two_hands_at(0.0).right.wrist_position).max() < 1e-4
+
+    smoother.reconfigure(SmoothingConfig(enabled=False))
+    np.testing.assert_array_equal(
+        smoother(_two_hands_at(0.3), 0.3).right.wrist_position,
+        _two_hands_at(0.3).right.wrist_position,
+    )
+    # Switched on again, it starts afresh: the first sample passes unchanged.
+    smoother.reconfigure(slow)
+    np.testing.assert_allclose(
+        smoother(_two_hands_at(0.6), 0.4).right.wrist_position,
+        _two_hands_at(0.6).right.wrist_position,
+    )
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        smoother.reconfigure(SmoothingConfig(beta=-1.0))
+    assert smoother.config == slow

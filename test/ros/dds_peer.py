@@ -19,9 +19,9 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
 from std_msgs.msg import Header
 
+from repehand_ros.ros.dds_demo import synthetic_result
 from repehand_ros.ros.faces import faces_from_message, faces_message, latched_qos
 from repehand_ros.ros.tf import joint_transforms, tf_message_type
-from repehand_ros.tools.dds_demo import synthetic_result
 
 TIMEOUT_S = 60.0
 

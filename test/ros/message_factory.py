@@ -9,7 +9,7 @@ from std_msgs.msg import Header
 
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.ros.conversions import image_box_from_box, two_hand_mesh_from_result
-from repehand_ros.tools.dds_demo import synthetic_result
+from repehand_ros.ros.dds_demo import synthetic_result
 
 
 def full_two_hand_mesh(seed: int) -> TwoHandMesh:

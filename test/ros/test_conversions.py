@@ -16,8 +16,8 @@ from repehand_ros.ros.conversions import (
     two_hand_mesh_from_result,
     two_hand_result_from_mesh,
 )
+from repehand_ros.ros.dds_demo import synthetic_result
 from repehand_ros.ros.faces import faces_from_message, faces_message
-from repehand_ros.tools.dds_demo import synthetic_result
 
 
 def assert_hands_equal(got: HandResult, want: HandResult) -> None:

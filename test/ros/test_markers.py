@@ -10,8 +10,8 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from repehand_ros.hands import BONES, HandSide
 from repehand_ros.pipeline.results import NUM_FACES, NUM_VERTICES, HandResult
+from repehand_ros.ros.dds_demo import synthetic_result
 from repehand_ros.ros.markers import KINDS, delete_all_markers, hand_markers
-from repehand_ros.tools.dds_demo import synthetic_result
 
 NAMESPACES = [
     "right/mesh",

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import camera_peer
 import numpy as np
 import pytest
 import rclpy
@@ -28,10 +29,15 @@ from diagnostic_msgs.msg import DiagnosticArray
 from fixtures.checkpoints import write_plumbing_checkpoint
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.srv import GetParameters, SetParameters
+from rclpy.parameter import Parameter, parameter_value_to_python
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from repehand_ros.msg import TwoHandMesh
+from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker, MarkerArray
 
+from repehand_ros.ros.parameters import read_params_file
 from repehand_ros.ros.tf import tf_message_type
 
 pytestmark = [pytest.mark.dds, pytest.mark.timeout(300)]
@@ -65,7 +71,7 @@ def files(tmp_path_factory, mano_dir, mano_arrays) -> dict[str, Path]:
 
 def params_file(files: dict[str, Path], **overrides) -> Path:
     """config/hands.yaml with the test's paths and `overrides` (dotted names)."""
-    values = yaml.safe_load((REPO / "config" / "hands.yaml").read_text())["/**"]["ros__parameters"]
+    values = read_params_file(REPO / "config" / "hands.yaml")
     values.update(
         checkpoint=str(files["checkpoint"]),
         mano_dir=str(files["mano_dir"]),
@@ -180,6 +186,18 @@ class Listener:
         )
         return received > 0 and received == sum(self.diagnostic_value(o) or 0 for o in outcomes)
 
+    def set_parameters(self, node: str, values: dict[str, object]) -> list[SetParametersResult]:
+        """Each of `values` set through the node's SetParameters service, one by one as
+        `ros2 param set` does; a result per parameter, in order."""
+        parameters = [Parameter(name, value=value) for name, value in values.items()]
+        request = SetParameters.Request(parameters=[p.to_parameter_msg() for p in parameters])
+        return list(self.call(SetParameters, f"{node}/set_parameters", request).results)
+
+    def get_parameters(self, node: str, names: Sequence[str]) -> dict[str, object]:
+        request = GetParameters.Request(names=list(names))
+        values = self.call(GetParameters, f"{node}/get_parameters", request).values
+        return {name: parameter_value_to_python(v) for name, v in zip(names, values, strict=True)}
+
     def close(self) -> None:
         self.executor.shutdown()
         self.node.destroy_node()
@@ -193,6 +211,43 @@ def listener(request) -> Iterator[Listener]:
     listening.namespace = namespace
     yield listening
     listening.close()
+
+
+class Camera:
+    """A camera in the listener's own process, so the test knows which frames went out after
+    which answer. Frame n is stamped 1000 + n, as camera_peer's are, its CameraInfo sent first."""
+
+    def __init__(self, listener: Listener, rgb: np.ndarray) -> None:
+        self.listener = listener
+        self.rgb = rgb
+        base = f"/{listener.namespace}"
+        node = listener.node
+        self.images = node.create_publisher(Image, f"{base}/image", qos_profile_sensor_data)
+        self.infos = node.create_publisher(
+            CameraInfo, f"{base}/camera_info", qos_profile_sensor_data
+        )
+        self.sent = 0
+        """Frames sent so far: the next one is stamped 1000 + sent + 1."""
+
+    @property
+    def next_stamp(self) -> int:
+        return 1000 + self.sent + 1
+
+    def subscribed(self) -> bool:
+        return bool(self.images.get_subscription_count() and self.infos.get_subscription_count())
+
+    def send_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        """A frame every camera_peer.PERIOD_S, receiving in between, until `condition` holds."""
+        height, width = self.rgb.shape[:2]
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            self.sent += 1
+            self.infos.publish(camera_peer.camera_info(self.sent, width, height))
+            self.images.publish(camera_peer.image(self.sent, self.rgb))
+            next_frame = time.monotonic() + camera_peer.PERIOD_S
+            while time.monotonic() < next_frame and not condition():
+                self.listener.executor.spin_once(timeout_sec=0.05)
 
 
 def assert_hand_messages_are_well_formed(messages: list[TwoHandMesh]) -> None:
@@ -263,27 +318,132 @@ def test_lifecycle_configure_fails_cleanly_then_deactivate_clears_markers(files,
 
     listener.markers.clear()
     good = params_file(files)
-    with (
-        node_process(good, f"{listener.namespace}", autostart=False),
-        camera_process(files, listener.namespace, "good:60"),
-    ):
-        for transition in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
-            request = ChangeState.Request(transition=Transition(id=transition))
-            assert listener.call(ChangeState, f"{name}/change_state", request).success
-        listener.spin_until(lambda: len(listener.hands) >= 2, 180, "results while active")
-        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))
-        assert listener.call(ChangeState, f"{name}/change_state", request).success
-        listener.spin_until(
-            lambda: any(m.action == Marker.DELETEALL for m in listener.markers), 30, "DELETEALL"
+    camera = Camera(listener, np.load(files["image"]))
+
+    def transition(transition_id: int) -> bool:
+        request = ChangeState.Request(transition=Transition(id=transition_id))
+        return listener.call(ChangeState, f"{name}/change_state", request).success
+
+    with node_process(good, f"{listener.namespace}", autostart=False):
+        assert transition(Transition.TRANSITION_CONFIGURE)
+        assert transition(Transition.TRANSITION_ACTIVATE)
+        listener.spin_until(camera.subscribed, 60, "the node's camera subscriptions")
+        camera.send_until(lambda: len(listener.hands) >= 2, 180, "results while active")
+        assert transition(Transition.TRANSITION_DEACTIVATE)
+        # Frames sent after the node answered that it is inactive: until the markers are
+        # cleared, and at least three.
+        inactive_from = camera.next_stamp
+        camera.send_until(
+            lambda: (
+                any(m.action == Marker.DELETEALL for m in listener.markers)
+                and camera.next_stamp >= inactive_from + 3
+            ),
+            30,
+            "DELETEALL",
         )
-        count = len(listener.hands)
-        time.sleep(1.5)
-        listener.executor.spin_once(timeout_sec=0.5)
-        assert len(listener.hands) <= count + 1, "results kept coming while inactive"
-        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CLEANUP))
-        assert listener.call(ChangeState, f"{name}/change_state", request).success
+        # Active again, the node answers new frames (with the model it kept). The answers
+        # come from one reliable writer, in order: an answer to a frame sent while inactive
+        # would have come before the first answer to a later frame.
+        assert transition(Transition.TRANSITION_ACTIVATE)
+        active_from = camera.next_stamp
+        camera.send_until(
+            lambda: any(m.header.stamp.sec >= active_from for m in listener.hands),
+            120,
+            "an answer once active again",
+        )
+        answered = {m.header.stamp.sec for m in listener.hands}
+        assert not answered & set(range(inactive_from, active_from)), "answered while inactive"
+        assert transition(Transition.TRANSITION_DEACTIVATE)
+        assert transition(Transition.TRANSITION_CLEANUP)
         state = listener.call(GetState, f"{name}/get_state", GetState.Request())
         assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+        # Unconfigured, a parameter read on configure may change (refused while configured).
+        (result,) = listener.set_parameters(name, {"frame_prefix": "operator/"})
+        assert result.successful, result.reason
+        assert listener.get_parameters(name, ["frame_prefix"]) == {"frame_prefix": "operator/"}
+
+
+def test_parameters_set_at_run_time_take_effect_live_or_are_refused_saying_why(files, listener):
+    """Through the node's SetParameters service, as `ros2 param set`: a live parameter
+    changes the answers to every frame sent after the service answered; one read on
+    configure is refused while the node is active, the reason saying what to do."""
+    name = f"/{listener.namespace}/hands"
+    camera = Camera(listener, np.load(files["image"]))
+
+    def answers_from(stamp: int) -> list[TwoHandMesh]:
+        return [m for m in listener.hands if m.header.stamp.sec >= stamp]
+
+    def set_live(values: dict[str, object]) -> int:
+        """Sets `values`, each accepted; the stamp of the first frame sent after."""
+        results = listener.set_parameters(name, values)
+        assert all(r.successful for r in results), [r.reason for r in results]
+        return camera.next_stamp
+
+    with node_process(params_file(files), listener.namespace) as log:
+        listener.spin_until(camera.subscribed, 120, "the node's camera subscriptions")
+        camera.send_until(
+            lambda: any(m.left.valid for m in listener.hands) and listener.transforms,
+            240,
+            "a valid left hand and its TF frames",
+        )
+        assert all(len(m.left.vertices) == 778 * 3 for m in listener.hands if m.left.valid)
+
+        quiet = set_live(
+            {"publish_tf": False, "publish_vertices": False, "smoothing.enabled": False}
+        )
+        camera.send_until(
+            lambda: sum(m.left.valid for m in answers_from(quiet)) >= 2, 120, "answers"
+        )
+        assert all(len(m.left.vertices) == 0 for m in answers_from(quiet))
+
+        # TF frames come from one reliable writer, in order: once one for a frame sent after
+        # publish_tf is back arrives, none for the frames before it is still on its way.
+        loud = set_live({"publish_tf": True, "publish_vertices": True})
+        camera.send_until(
+            lambda: (
+                any(t.header.stamp.sec >= loud for t in listener.transforms)
+                and any(len(m.left.vertices) == 778 * 3 for m in answers_from(loud))
+            ),
+            120,
+            "TF frames and vertices again",
+        )
+        tf_stamps = {t.header.stamp.sec for t in listener.transforms}
+        assert not tf_stamps & set(range(quiet, loud)), "TF frames while publish_tf was false"
+
+        strict = set_live({"min_confidence": 1.0})
+        camera.send_until(lambda: len(answers_from(strict)) >= 3, 120, "answers")
+        for message in answers_from(strict):
+            assert not message.right.valid and not message.left.valid
+
+        refused = {
+            "checkpoint": str(files["dir"] / "other.pth"),
+            "image_topic": "other_image",
+            "detection.mode": "image",
+            "autostart": False,
+            "min_confidence": 2.0,
+        }
+        results = dict(zip(refused, listener.set_parameters(name, refused), strict=True))
+        assert not any(result.successful for result in results.values())
+        for parameter in ("checkpoint", "image_topic", "detection.mode"):
+            reason = results[parameter].reason
+            assert f"parameter '{parameter}' takes effect on configure" in reason, reason
+            assert "the node is active: deactivate and clean up the node, set it" in reason
+        assert "read once, at start-up" in results["autostart"].reason
+        assert "must be in [0.0, 1.0]" in results["min_confidence"].reason
+        kept = listener.get_parameters(name, list(refused))
+        assert kept == {
+            "checkpoint": str(files["checkpoint"]),
+            "image_topic": "image",
+            "detection.mode": "detector",
+            "autostart": True,
+            "min_confidence": 1.0,
+        }
+        # An unchanged value is no change: a whole parameter file can be loaded again.
+        (same,) = listener.set_parameters(name, {"image_topic": "image"})
+        assert same.successful, same.reason
+    text = log.read_text()
+    assert "parameters applied: min_confidence 1.0" in text
+    assert "Traceback" not in text
 
 
 def test_without_weights_or_mano_auto_runs_the_keypoint_backend_and_says_why(files, listener):
@@ -298,12 +458,18 @@ def test_without_weights_or_mano_auto_runs_the_keypoint_backend_and_says_why(fil
             lambda: sum(m.left.valid for m in listener.hands) >= 3, 180, "valid left hands"
         )
         listener.spin_until(lambda: listener.transforms and listener.markers, 60, "TF, markers")
+        # Each marker answers a frame whose TwoHandMesh comes too (on its own topic, so
+        # perhaps after the marker).
+        listener.spin_until(
+            lambda: (
+                {m.header.stamp.sec for m in listener.markers if m.action == Marker.ADD}
+                <= {m.header.stamp.sec for m in listener.hands}
+            ),
+            30,
+            "the TwoHandMesh of every marker",
+        )
         faces_publishers = listener.node.count_publishers(f"/{listener.namespace}/hands/faces")
     assert faces_publishers == 0, "no mesh, so no faces topic"
-    # Take what is still queued, so that every marker's TwoHandMesh has arrived too.
-    for _ in range(20):
-        listener.executor.spin_once(timeout_sec=0.05)
-    stamps = {m.header.stamp.sec for m in listener.hands}
     for message in listener.hands:
         assert message.backend == "mediapipe-keypoints"
         assert message.header.frame_id == FRAME and 1000 <= message.header.stamp.sec <= 1100
@@ -321,7 +487,6 @@ def test_without_weights_or_mano_auto_runs_the_keypoint_backend_and_says_why(fil
     namespaces = {m.ns for m in listener.markers if m.action == Marker.ADD}
     assert {"left/skeleton", "left/joints"} <= namespaces
     assert not any(m.ns.endswith("/mesh") for m in listener.markers), "no mesh, no mesh markers"
-    assert all(m.header.stamp.sec in stamps for m in listener.markers if m.action == Marker.ADD)
 
     text = log.read_text()
     assert text.count("RepeHand's files are missing") == 1, text[-3000:]
@@ -471,6 +636,23 @@ def test_every_parameter_is_documented_in_the_yaml_and_valid():
         assert problem(name, value) is None
     assert "detection.roi" in (REPO / "config" / "hands.yaml").read_text()
     assert os.access(REPO / "scripts" / "hands_node", os.X_OK)
+
+
+def test_the_yaml_says_when_each_parameter_takes_effect():
+    """Each parameter's comment starts with [live], [on configure] or [at start-up]."""
+    import re
+
+    from repehand_ros.ros.parameters import PARAMETERS
+
+    lines = (REPO / "config" / "hands.yaml").read_text().splitlines()
+    key = re.compile(r"    (# )?[a-z0-9_.]+: ")
+    for parameter in PARAMETERS:
+        own = re.compile(rf"    (# )?{re.escape(parameter.name)}: ")
+        (at,) = [i for i, line in enumerate(lines) if own.match(line)]
+        first = at - 1
+        while lines[first - 1].startswith("    # ") and not key.match(lines[first - 1]):
+            first -= 1
+        assert lines[first].startswith(f"    # [{parameter.applies}] "), lines[first]
 
 
 def test_a_camera_with_incompatible_qos_is_explained(files, listener):

@@ -20,8 +20,8 @@ from std_msgs.msg import Header
 
 from repehand_ros.hands import JOINT_NAMES, HandSide
 from repehand_ros.pipeline.results import HandResult
+from repehand_ros.ros.dds_demo import synthetic_result
 from repehand_ros.ros.tf import TF_TOPIC, joint_transforms, tf_message_type
-from repehand_ros.tools.dds_demo import synthetic_result
 
 PEER = Path(__file__).with_name("dds_peer.py")
 # `ros2 topic info -v /tf` on a ROS 2 system with the real tf2_msgs (Jazzy, Kilted).

@@ -37,7 +37,7 @@ def recorded_messages() -> list:
     from repehand_ros.hands import HandSide
     from repehand_ros.pipeline.results import HandResult
     from repehand_ros.ros.conversions import two_hand_mesh_from_result
-    from repehand_ros.tools.dds_demo import synthetic_result
+    from repehand_ros.ros.dds_demo import synthetic_result
 
     messages = []
     for index, curl in enumerate(CURLS):

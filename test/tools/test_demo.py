@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from fixtures.checkpoints import write_plumbing_checkpoint
 
+from repehand_ros.io.files import PARTIAL_MARK
+from repehand_ros.io.writers import VideoFile
 from repehand_ros.tools import cli, demo
 
 TEST = Path(__file__).resolve().parents[1]
@@ -92,7 +94,7 @@ def _video_frames(path: Path) -> int:
 
 
 def _no_partial_files(folder: Path) -> None:
-    assert not [p for p in folder.rglob("*") if demo.PARTIAL in p.name]
+    assert not [p for p in folder.rglob("*") if PARTIAL_MARK in p.name]
 
 
 def _obj_counts(path: Path) -> tuple[int, int]:
@@ -137,6 +139,28 @@ def test_image_gives_drawn_png_obj_meshes_and_json(repehand, files, tmp_path):
         if not hand["valid"]:
             assert hand["reason"] and not (out / f"right04_{side}.obj").exists()
     _no_partial_files(out)
+
+
+def test_without_weights_the_keypoint_backend_draws_the_joints(files, tmp_path):
+    """No checkpoint and no MANO files: backend auto runs MediaPipe's keypoints; the hand's
+    joints are found and drawn, and there is no mesh to write."""
+    out = tmp_path / "out"
+    argv = ["demo", str(files["image"]), "--out", str(out), "--renderer", "opencv"]
+    argv += ["--mano-dir", str(tmp_path / "no_mano")]
+    assert cli.main(argv) == 0
+    results = json.loads((out / "right04.json").read_text())
+    assert results["backend"] == "mediapipe-keypoints" and results["input_size"] is None
+    (frame,) = results["frames"]
+    left = frame["hands"]["left"]
+    assert left["valid"] and not frame["hands"]["right"]["valid"]
+    assert np.array(left["joints"]).shape == (21, 3) and left["mesh"] is None
+    assert not list(out.glob("*.obj"))
+    source = cv2.imread(str(files["image"]))
+    drawn = cv2.imread(str(out / "right04.png"))
+    low = np.floor(np.min(left["keypoints_2d"], axis=0)).astype(int)
+    high = np.ceil(np.max(left["keypoints_2d"], axis=0)).astype(int)
+    region = (slice(low[1], high[1] + 1), slice(low[0], high[0] + 1))
+    assert np.any(drawn[region] != source[region]), "the skeleton is drawn on the hand"
 
 
 def test_a_checkpoint_at_256_runs_on_256_pixel_crops(files, tmp_path):
@@ -194,7 +218,7 @@ def test_video_gives_a_video_with_every_frame(repehand, files, tmp_path):
 
 def test_ctrl_c_keeps_a_finished_video_of_the_frames_done(repehand, files, tmp_path, monkeypatch):
     written = []
-    original = demo.VideoOutput.write
+    original = VideoFile.write
 
     def write_then_interrupt(self, image):
         original(self, image)
@@ -202,7 +226,7 @@ def test_ctrl_c_keeps_a_finished_video_of_the_frames_done(repehand, files, tmp_p
         if len(written) == 3:
             os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C during frame 3
 
-    monkeypatch.setattr(demo.VideoOutput, "write", write_then_interrupt)
+    monkeypatch.setattr(VideoFile, "write", write_then_interrupt)
     out = tmp_path / "out"
     assert repehand(files["video"], "--out", out, "--renderer", "opencv", "--no-meshes") == 130
     results = json.loads((out / "moving.json").read_text())
@@ -212,26 +236,6 @@ def test_ctrl_c_keeps_a_finished_video_of_the_frames_done(repehand, files, tmp_p
     assert not (out / "moving_meshes").exists()
     _no_partial_files(out)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
-
-def test_camera_info_yaml_is_read(files, tmp_path):
-    path = tmp_path / "camera.yaml"
-    path.write_text(
-        "image_width: 640\nimage_height: 480\ncamera_name: test\n"
-        "camera_matrix: {rows: 3, cols: 3, data: [600, 0, 320, 0, 610, 240, 0, 0, 1]}\n"
-        "distortion_model: plumb_bob\n"
-        "distortion_coefficients: {rows: 1, cols: 5, data: [-0.1, 0.01, 0, 0, 0]}\n"
-    )
-    camera = demo.read_camera_info(path)
-    assert (camera.width, camera.height, camera.fy, camera.distortion_model) == (
-        640,
-        480,
-        610.0,
-        "plumb_bob",
-    )
-    message = tmp_path / "camera_info.yaml"
-    message.write_text("height: 480\nwidth: 640\nk: [500, 0, 320, 0, 500, 240, 0, 0, 1]\nd: []\n")
-    assert demo.read_camera_info(message).fx == 500.0
 
 
 @pytest.mark.parametrize(
@@ -247,7 +251,8 @@ def test_camera_info_yaml_is_read(files, tmp_path):
         (lambda f, t: [f["image"], "--camera-info", _small_camera(t)], "is for 320x240"),
         (lambda f, t: [f["image"], "--checkpoint", t / "none.pth"], "checkpoint file not found"),
         (lambda f, t: [f["image"], "--variant", "11m"], "5m at 224 px, but variant '11m'"),
-        (lambda f, t: [f["image"], "--mano-dir", t / "nomano"], "MANO"),
+        # RepeHand asked for by name: missing MANO files are an error (auto would fall back).
+        (lambda f, t: [f["image"], "--backend", "torch", "--mano-dir", t / "nomano"], "MANO"),
     ],
     ids=[
         "missing",

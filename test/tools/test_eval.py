@@ -12,8 +12,9 @@ import torch
 from fixtures.interhand import write_interhand_fixture
 
 from repehand_ros.data import evaluation
-from repehand_ros.data.protocols import SampleScores
 from repehand_ros.data.report import results_document, write_outputs
+from repehand_ros.data.scores import SampleScores
+from repehand_ros.io.files import PARTIAL_MARK
 from repehand_ros.model import RepeHandNet, save_checkpoint
 from repehand_ros.tools import cli
 from repehand_ros.tools import eval as eval_tool
@@ -147,13 +148,13 @@ def test_ctrl_c_keeps_what_finished_and_no_partial_files(
     assert results["counts"]["samples"] == 1
     assert results["settings"]["selected_samples"] == 3
     assert (out / "pck_curve.png").read_bytes().startswith(PNG_SIGNATURE)
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in out.iterdir() if PARTIAL_MARK in p.name]
 
 
 def test_ctrl_c_while_writing_leaves_no_half_written_file(tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
-    from repehand_ros.data.protocols import summarize_official
+    from repehand_ros.data.summaries import summarize_official
 
     scores = SampleScores.empty()
     document = results_document(summarize_official(scores), scores, 50.0, True, {})

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from repehand_ros.data.footage import FootageUnavailableError, footage_path
-from repehand_ros.tools import bags
+from repehand_ros.ros import bags
 
 pytestmark = [pytest.mark.dds, pytest.mark.timeout(240)]
 

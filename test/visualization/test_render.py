@@ -168,7 +168,8 @@ def _right04_rgb() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def reconstructed(tmp_path_factory, mano_dir):
-    from repehand_ros.pipeline.reconstructor import HandReconstructor, ReconstructorConfig
+    from repehand_ros.pipeline.config import ReconstructorConfig
+    from repehand_ros.pipeline.reconstructor import HandReconstructor
 
     image = _right04_rgb()
     checkpoint = write_plumbing_checkpoint(tmp_path_factory.mktemp("render") / "plumbing.pth")

@@ -1,4 +1,4 @@
-"""ROS 2 bags through `rosbags` (no ROS installation needed): types, QoS, reading, writing.
+"""ROS 2 bags through `rosbags`: types, QoS, reading, writing, and a bag's camera frames.
 
 Messages are stored as the CDR bytes DDS carries. Writers here take bytes
 that rclpy serialised (`rclpy.serialization.serialize_message`, or a raw
@@ -7,17 +7,20 @@ sent; readers hand back bytes too, for rclpy's `deserialize_message` or this
 typestore's `deserialize_cdr`. The typestore (ROS 2 Kilted's standard
 messages plus this package's msg/*.msg) supplies each connection's message
 definition and RIHS01 type hash, the same as rosidl computes, so RViz,
-Foxglove and `ros2 bag` read the bags.
+Foxglove and `ros2 bag` read the bags. Writing and reading bytes needs no ROS
+installation; `camera_frames` deserialises with rclpy.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import struct
-import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rosbags.interfaces import (
     Qos,
@@ -31,7 +34,11 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-PACKAGE = "repehand_ros"
+from repehand_ros.io.frames import SourceError, window
+from repehand_ros.ros.package_files import PACKAGE, message_dir
+
+logger = logging.getLogger(__name__)
+
 STORAGES: dict[str, StoragePlugin] = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 TWO_HAND_MESH = "repehand_ros/msg/TwoHandMesh"
@@ -42,25 +49,6 @@ CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
 DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
-
-
-def message_dir() -> Path:
-    """This package's msg/ folder: the source tree's, or the installed share/repehand_ros/msg."""
-    candidates = [Path(__file__).resolve().parents[2] / "msg"]
-    candidates += [Path(prefix) / "share" / PACKAGE / "msg" for prefix in (sys.prefix,)]
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        candidates.append(Path(get_package_share_directory(PACKAGE)) / "msg")
-    except Exception:  # no ament index, or the package is not installed in it
-        pass
-    for candidate in candidates:
-        if (candidate / "TwoHandMesh.msg").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"the {PACKAGE} message definitions (msg/*.msg) were not found; looked in "
-        + ", ".join(str(c) for c in candidates)
-    )
 
 
 @functools.cache
@@ -169,3 +157,78 @@ def stamp_ns(cdr: bytes | memoryview) -> int:
     little = data[1] == 1  # encapsulation: 0x0001 CDR_LE, 0x0000 CDR_BE
     sec, nanosec = struct.unpack_from("<iI" if little else ">iI", data, 4)
     return sec * 1_000_000_000 + nanosec
+
+
+def is_bag(path: Path) -> bool:
+    """A bag's folder (with metadata.yaml), or an MCAP or sqlite3 file inside one."""
+    path = Path(path)
+    if path.is_dir():
+        return (path / "metadata.yaml").is_file()
+    return path.suffix in {".mcap", ".db3"} and (path.parent / "metadata.yaml").is_file()
+
+
+@dataclass
+class BagFrame:
+    """One recorded camera image, with the time to wait before the next at the recorded pace."""
+
+    image: Any
+    """The rclpy Image or CompressedImage, as recorded."""
+    camera_info: Any
+    """The rclpy CameraInfo recorded last before this image (its camera's), or None."""
+    stamp_ns: int
+    """The image's header stamp."""
+    period_s: float
+    """Log time until the next image, within [0, 1] s (a gap in a recording is not waited out)."""
+
+
+def camera_frames(
+    path: Path,
+    topic: str | None = None,
+    skip: int = 0,
+    limit: int | None = None,
+    last_period_s: float = 1 / 30,
+) -> Iterator[BagFrame]:
+    """The images of a bag's image topic (Image or CompressedImage; `topic`, or the first by
+    name) with their camera's CameraInfo: IMAGE_TOPIC's sibling camera_info, or the bag's
+    only CameraInfo topic. SourceError for a bag without that image topic."""
+    from rclpy.serialization import deserialize_message
+    from sensor_msgs.msg import CameraInfo
+
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    topics = topic_types(folder)
+    images = sorted(t for t, kind in topics.items() if kind in (IMAGE, COMPRESSED_IMAGE))
+    if not images:
+        raise SourceError(f"the bag {folder} has no Image or CompressedImage topic")
+    chosen = topic or images[0]
+    if chosen not in images:
+        raise SourceError(f"the bag {folder} has no image topic {chosen}; it has {images}")
+    if len(images) > 1 and topic is None:
+        logger.warning("%s has image topics %s; playing %s", folder, images, chosen)
+    infos = sorted(t for t, kind in topics.items() if kind == CAMERA_INFO)
+    base = chosen.removesuffix("/compressed").rsplit("/", 1)[0]
+    info_topic = f"{base}/camera_info" if f"{base}/camera_info" in infos else None
+    if info_topic is None and len(infos) == 1:
+        info_topic = infos[0]
+    image_class = message_class(topics[chosen])
+
+    def messages() -> Iterator[tuple[Any, Any, int]]:
+        info = None
+        wanted = {chosen} | ({info_topic} if info_topic else set())
+        for name, _, logged, data in read_messages(folder, topics=wanted):
+            if name == info_topic:
+                info = deserialize_message(data, CameraInfo)
+            else:
+                yield deserialize_message(data, image_class), info, logged
+
+    def frame(item: tuple[Any, Any, int], next_logged: int) -> BagFrame:
+        image, info, logged = item
+        stamp = image.header.stamp.sec * 1_000_000_000 + image.header.stamp.nanosec
+        return BagFrame(image, info, stamp, min(max((next_logged - logged) * 1e-9, 0.0), 1.0))
+
+    previous: tuple[Any, Any, int] | None = None
+    for current in window(messages(), skip, limit):
+        if previous is not None:
+            yield frame(previous, current[2])
+        previous = current
+    if previous is not None:
+        yield frame(previous, previous[2] + round(1e9 * last_period_s))

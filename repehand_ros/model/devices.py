@@ -1,0 +1,61 @@
+"""Which torch device a name means: one set of rules for every command that runs the network."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+"""The device names a command offers; `resolve_device` also takes "cuda:N"."""
+
+
+class DeviceError(RuntimeError):
+    """A device name that is not one, or a device that is not here (no CUDA, no such GPU)."""
+
+
+def check_device_name(name: object) -> str:
+    """`name` when it names a device ("auto", "cpu", "cuda" or "cuda:N"), else DeviceError.
+
+    Only the spelling is checked: whether the device is here is `resolve_device`'s question.
+    """
+    if isinstance(name, str) and (
+        name in DEVICE_CHOICES or (name.startswith("cuda:") and name[5:].isdigit())
+    ):
+        return name
+    raise DeviceError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
+
+
+def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
+    """The torch device `name` means here, or DeviceError.
+
+    - "auto": CUDA when PyTorch sees a GPU, else the CPU.
+    - "cpu": the CPU.
+    - "cuda": a GPU, DeviceError when PyTorch sees none: the GPU of `local_rank`
+      (cuda:LOCAL_RANK, one GPU per process under torchrun), or with no rank
+      the current CUDA device (torch.device("cuda")).
+    - "cuda:N": GPU N, which must exist.
+    """
+    import torch  # here: the names above serve commands that never load PyTorch
+
+    name = check_device_name(name)
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise DeviceError(f"device {name!r} was asked for, but PyTorch sees no CUDA GPU here")
+    if name == "cuda":
+        if local_rank is None:
+            return torch.device("cuda")
+        index, what = local_rank, f"local rank {local_rank}"
+    else:
+        index, what = int(name[5:]), f"device {name!r}"
+    count = torch.cuda.device_count()
+    if not 0 <= index < count:
+        raise DeviceError(f"{what}: there are {count} CUDA devices here (0 to {count - 1})")
+    return torch.device("cuda", index)
+
+
+__all__ = ["DEVICE_CHOICES", "DeviceError", "check_device_name", "resolve_device"]

@@ -298,7 +298,7 @@ def evaluate(
     protocol: Protocol,
     batch_size: int,
     workers: int = 2,
-    on_batch: Callable[[int], None] | None = None,
+    on_batch: Callable[[int], object] | None = None,
 ) -> tuple[SampleScores, bool]:
     """`protocol`'s per-sample scores of `network` on `indices`, and whether every batch
     finished (False after Ctrl-C: the scores of the finished batches are kept).

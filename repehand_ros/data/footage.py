@@ -111,7 +111,10 @@ def right04_rgb() -> np.ndarray:
     """right04.jpg as RGB uint8 (it is grey; the detector wants three channels)."""
     import cv2
 
-    grey = cv2.imread(str(footage_path("right04.jpg")), cv2.IMREAD_GRAYSCALE)
+    path = footage_path("right04.jpg")
+    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if grey is None:
+        raise FootageUnavailableError(f"{path} cannot be read as an image")
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
 
 

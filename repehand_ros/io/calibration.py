@@ -183,7 +183,8 @@ def _refuse_readout(path: Path, message: dict[str, Any]) -> None:
     """A CameraInfo with binning or a region of interest describes images cut from the sensor:
     its K is the sensor's, not theirs."""
     binning = [message.get("binning_x") or 0, message.get("binning_y") or 0]
-    roi = message.get("roi") if isinstance(message.get("roi"), dict) else {}
+    given = message.get("roi")
+    roi: dict[str, Any] = given if isinstance(given, dict) else {}
     offsets = [roi.get(name) or 0 for name in ("x_offset", "y_offset", "width", "height")]
     if any(value > 1 for value in binning) or any(offsets):
         raise CalibrationError(

@@ -65,7 +65,7 @@ class VideoFile:
             path = stem.with_name(stem.name + suffix)
             temporary = partial_path(path)
             writer = cv2.VideoWriter(
-                str(temporary), cv2.VideoWriter_fourcc(*codec), fps, (width, height)
+                str(temporary), cv2.VideoWriter.fourcc(*codec), fps, (width, height)
             )
             if writer.isOpened():
                 self._writer, self.path, self._temporary = writer, path, temporary

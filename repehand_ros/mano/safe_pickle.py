@@ -18,14 +18,12 @@ from typing import Any
 
 import numpy as np
 
-try:  # NumPy 2 moved the array reconstructor; the official files name numpy.core.
-    from numpy._core.multiarray import _reconstruct as _numpy_reconstruct
-    from numpy._core.multiarray import scalar as _numpy_scalar
-    from numpy._core.numeric import _frombuffer as _numpy_frombuffer
-except ImportError:  # NumPy 1
-    from numpy.core.multiarray import _reconstruct as _numpy_reconstruct
-    from numpy.core.multiarray import scalar as _numpy_scalar
-    from numpy.core.numeric import _frombuffer as _numpy_frombuffer
+from repehand_ros.numpy_compat import numpy_core
+
+# The official files name numpy.core (NumPy 1); NumPy 2 moved these to numpy._core.
+_numpy_reconstruct = numpy_core("multiarray")._reconstruct
+_numpy_scalar = numpy_core("multiarray").scalar
+_numpy_frombuffer = numpy_core("numeric")._frombuffer
 
 
 class ManoFileError(ValueError):
@@ -123,7 +121,7 @@ def _sparse_to_dense(matrix: _SparseMatrix, label: str) -> np.ndarray:
         data = np.asarray(state["data"], dtype=np.float64)
         indices = np.asarray(state["indices"], dtype=np.int64)
         indptr = np.asarray(state["indptr"], dtype=np.int64)
-        rows, cols = (int(n) for n in state.get("_shape", state.get("shape")))
+        rows, cols = (int(n) for n in state.get("_shape") or state["shape"])
     except (KeyError, TypeError, ValueError) as error:
         raise ManoFileError(f"{label}: sparse matrix without data/indices/indptr/shape") from error
     major = cols if matrix.compressed_columns else rows

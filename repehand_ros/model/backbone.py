@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import timm
 import torch
+from timm.models.tiny_vit import TinyVit
 from torch import nn
 
 from repehand_ros.model.variants import Architecture
@@ -22,9 +23,10 @@ class TinyViTBackbone(nn.Module):
     def __init__(self, architecture: Architecture) -> None:
         super().__init__()
         # TinyViT has no size-bound parameters beyond its windows: any multiple of 32 runs.
-        self.model = timm.create_model(
-            architecture.backbone.timm_name, pretrained=False, num_classes=0
-        )
+        model = timm.create_model(architecture.backbone.timm_name, pretrained=False, num_classes=0)
+        if not isinstance(model, TinyVit):
+            raise TypeError(f"timm's {architecture.backbone.timm_name} is not a TinyViT")
+        self.model = model
         del self.model.head
         self.channels = architecture.variant.channels
 

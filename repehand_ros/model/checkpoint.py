@@ -41,6 +41,7 @@ from repehand_ros.model.variants import (
     get_variant,
     variant_for_channels,
 )
+from repehand_ros.numpy_compat import numpy_core
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,8 @@ _WINDOW_KEY = PARALLEL_PREFIX + "hand_backbone.model.stages.1.blocks.0.attn.atte
 
 NUMPY_STATE_GLOBALS: tuple[tuple[Any, str], ...] = (
     # An ndarray pickles as _reconstruct(ndarray, ...), under the name the saving NumPy used.
-    (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
-    (np._core.multiarray._reconstruct, "numpy._core.multiarray._reconstruct"),
+    (numpy_core("multiarray")._reconstruct, "numpy.core.multiarray._reconstruct"),
+    (numpy_core("multiarray")._reconstruct, "numpy._core.multiarray._reconstruct"),
     (np.ndarray, "numpy.ndarray"),
     (np.dtype, "numpy.dtype"),
     # numpy.dtype("uint32") builds an instance of this class: the Mersenne Twister's key.

@@ -49,8 +49,11 @@ logger = logging.getLogger(__name__)
 class HandModel(Protocol):
     """A backend: located hands to both hands in the camera frame, and what it gives."""
 
-    name: str
-    """TwoHandMesh.backend of its results."""
+    @property
+    def name(self) -> str:
+        """TwoHandMesh.backend of its results."""
+        ...
+
     min_confidence: float
     """Hands below this confidence are reported invalid; may change between frames."""
 

@@ -191,7 +191,7 @@ class HandSmoother:
         return _copy(
             hand,
             joints=self._joints(hand.joints, timestamp),
-            vertices=self._vertices(hand.vertices, timestamp) if has_vertices else None,
+            vertices=None if hand.vertices is None else self._vertices(hand.vertices, timestamp),
             wrist_position=self._wrist(hand.wrist_position, timestamp),
             wrist_rotation=matrix_from_quaternion(quaternion),
         )
@@ -233,19 +233,26 @@ class TwoHandSmoother:
         )
 
 
-def _copy(hand: HandResult, **changes: np.ndarray | None) -> HandResult:
-    """A HandResult with its own arrays (none shared with `hand`), with `changes` applied."""
-    arrays = {
-        "joints": hand.joints,
-        "vertices": hand.vertices,
-        "wrist_rotation": hand.wrist_rotation,
-        "wrist_position": hand.wrist_position,
-        "mano_pose": hand.mano_pose,
-        "mano_shape": hand.mano_shape,
-        "keypoints_2d": hand.keypoints_2d,
-    }
-    arrays.update(changes)
-    copies = {
-        name: None if a is None else np.array(a, dtype=np.float32) for name, a in arrays.items()
-    }
-    return dataclasses.replace(hand, **copies)
+def _copy(
+    hand: HandResult,
+    joints: np.ndarray | None = None,
+    vertices: np.ndarray | None = None,
+    wrist_position: np.ndarray | None = None,
+    wrist_rotation: np.ndarray | None = None,
+) -> HandResult:
+    """A HandResult with its own arrays (none shared with `hand`), the given ones replaced."""
+
+    def own(array: np.ndarray) -> np.ndarray:
+        return np.array(array, dtype=np.float32)
+
+    new_vertices = hand.vertices if vertices is None else vertices
+    return dataclasses.replace(
+        hand,
+        joints=own(hand.joints if joints is None else joints),
+        vertices=None if new_vertices is None else own(new_vertices),
+        wrist_rotation=own(hand.wrist_rotation if wrist_rotation is None else wrist_rotation),
+        wrist_position=own(hand.wrist_position if wrist_position is None else wrist_position),
+        mano_pose=own(hand.mano_pose),
+        mano_shape=own(hand.mano_shape),
+        keypoints_2d=own(hand.keypoints_2d),
+    )

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rosbags.interfaces import (
+    Connection,
     Qos,
     QosDurability,
     QosHistory,
@@ -98,15 +99,17 @@ class BagWriter:
         self.path = Path(path)
         if self.path.exists():
             raise FileExistsError(f"{self.path} exists already; a bag is never overwritten")
-        self._writer = Writer(self.path, version=9, storage_plugin=storage_of(storage))
+        self._writer: Writer | None = Writer(
+            self.path, version=9, storage_plugin=storage_of(storage)
+        )
         self._writer.open()
-        self._connections: dict[str, object] = {}
+        self._connections: dict[str, Connection] = {}
         self.counts: dict[str, int] = {}
 
     def add_topic(self, topic: str, msgtype: str, offered: Qos | None = None) -> None:
         if topic in self._connections:
             return
-        self._connections[topic] = self._writer.add_connection(
+        self._connections[topic] = self._open_writer().add_connection(
             topic,
             msgtype,
             typestore=typestore(),
@@ -116,8 +119,13 @@ class BagWriter:
 
     def write(self, topic: str, timestamp_ns: int, data: bytes | memoryview) -> None:
         """One serialized message, logged at `timestamp_ns` (receive time, or the stamp)."""
-        self._writer.write(self._connections[topic], int(timestamp_ns), bytes(data))
+        self._open_writer().write(self._connections[topic], int(timestamp_ns), bytes(data))
         self.counts[topic] += 1
+
+    def _open_writer(self) -> Writer:
+        if self._writer is None:
+            raise ValueError(f"the bag {self.path} is closed")
+        return self._writer
 
     def close(self) -> None:
         if self._writer is not None:

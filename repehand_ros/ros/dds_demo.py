@@ -75,12 +75,8 @@ def synthetic_result(seed: int, t: float = 0.0) -> TwoHandResult:
     rng = np.random.default_rng(seed)
     right = _synthetic_hand(HandSide.RIGHT, t, rng)
     left = _synthetic_hand(HandSide.LEFT, t, rng)
-    both = Box(
-        min(right.box.x_min, left.box.x_min),
-        min(right.box.y_min, left.box.y_min),
-        max(right.box.x_max, left.box.x_max),
-        max(right.box.y_max, left.box.y_max),
-    )
+    corners = np.concatenate([right.keypoints_2d, left.keypoints_2d])
+    both = Box(*corners.min(axis=0).tolist(), *corners.max(axis=0).tolist())
     return TwoHandResult(
         right=right,
         left=left,
@@ -125,7 +121,7 @@ def listen(topic: str, count: int, timeout: float) -> int:
     finally:
         node.destroy_node()
         rclpy.shutdown()
-    summary = {"received": len(latencies_ms), "expected": count}
+    summary: dict[str, float] = {"received": len(latencies_ms), "expected": count}
     if latencies_ms:
         summary["latency_ms_p50"] = round(float(np.percentile(latencies_ms, 50)), 2)
         summary["latency_ms_max"] = round(float(np.max(latencies_ms)), 2)

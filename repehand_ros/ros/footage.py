@@ -103,14 +103,14 @@ def iter_frames(sources: Sequence[Path], options: SourceOptions) -> Iterator[Sou
                 options.limit,
                 1.0 / (options.rate_hz or DEFAULT_FPS),
             )
-            for frame in recorded:
+            for bag_frame in recorded:
                 yield SourceFrame(
                     index,
                     name,
-                    frame.period_s,
-                    image=frame.image,
-                    camera_info=frame.camera_info,
-                    stamp_ns=frame.stamp_ns,
+                    bag_frame.period_s,
+                    image=bag_frame.image,
+                    camera_info=bag_frame.camera_info,
+                    stamp_ns=bag_frame.stamp_ns,
                 )
                 index += 1
             continue

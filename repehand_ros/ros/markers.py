@@ -110,14 +110,12 @@ def _hand_markers(
     for kind in kinds:
         marker = _marker(header, hand.side, kind)
         markers.append(marker)
-        drawable = hand.valid and (
-            kind != "mesh" or (hand.vertices is not None and faces is not None)
-        )
-        if not drawable:
+        mesh = None if hand.vertices is None or faces is None else (hand.vertices, faces)
+        if not hand.valid or (kind == "mesh" and mesh is None):
             marker.action = Marker.DELETE
-        elif kind == "mesh":
-            vertices = _points(hand.vertices)
-            marker.points = [vertices[i] for i in faces.ravel().tolist()]
+        elif kind == "mesh" and mesh is not None:
+            vertices = _points(mesh[0])
+            marker.points = [vertices[i] for i in mesh[1].ravel().tolist()]
             # TRIANGLE_LIST points are scaled by `scale`: keep metres.
             scale = Vector3(x=1.0, y=1.0, z=1.0)
             _draw(marker, hand.side, kind, Marker.TRIANGLE_LIST, scale, lifetime)

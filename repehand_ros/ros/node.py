@@ -1,5 +1,9 @@
 """The ROS 2 node: camera images in; TwoHandMesh, joint TF frames, markers, diagnostics out.
 
+(Longer than most modules: it is one lifecycle node's states, subscriptions, work loop and
+diagnostics; every part that stands alone lives beside it: camera_intake, parameter_changes,
+parameters, conversions, markers, tf, diagnostics.)
+
 Thin glue over the ROS-free HandReconstructor. A lifecycle node:
 configure checks the parameters and chooses the model: with backend "auto"
 (the default) RepeHand when its checkpoint and both MANO files exist, and
@@ -21,14 +25,11 @@ while the node is configured (see parameters.py).
 from __future__ import annotations
 
 import logging
-import re
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
@@ -39,8 +40,8 @@ from rclpy.event_handler import (
     SubscriptionEventCallbacks,
 )
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecyclePublisher, State, TransitionCallbackReturn
 from rclpy.lifecycle import Node as LifecycleNode
-from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.parameter import Parameter as RosParameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.time import Time
@@ -48,7 +49,6 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.msg import HandMeshFaces, TwoHandMesh
 from repehand_ros.pipeline.choice import (
     WHERE_TO_GET_THEM,
@@ -58,23 +58,14 @@ from repehand_ros.pipeline.choice import (
     choose_backend,
     describe,
 )
+from repehand_ros.pipeline.config import ReconstructorConfig
 from repehand_ros.pipeline.model_thread import ModelThread
 from repehand_ros.ros import parameters
-from repehand_ros.ros.camera_info import (
-    UncalibratedCameraError,
-    camera_model,
-    image_size,
-    sees_rectified,
-)
+from repehand_ros.ros.camera_info import sees_rectified
+from repehand_ros.ros.camera_intake import AdmittedImage, CameraIntake
 from repehand_ros.ros.conversions import two_hand_mesh_from_result
 from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
 from repehand_ros.ros.faces import FACES_TOPIC, faces_message, latched_qos
-from repehand_ros.ros.frame_admission import (
-    HeaderError,
-    check_stamp,
-    output_frame_id,
-    tf2_frame_id,
-)
 from repehand_ros.ros.image_conversion import (
     ImageConversionError,
     rgb_from_compressed,
@@ -83,13 +74,13 @@ from repehand_ros.ros.image_conversion import (
 from repehand_ros.ros.mailbox import LatestOnlyMailbox
 from repehand_ros.ros.markers import KINDS as MARKER_KINDS
 from repehand_ros.ros.markers import delete_all_markers, hand_markers
+from repehand_ros.ros.parameter_changes import LiveChanges, plain, refusal
+from repehand_ros.ros.reason_limited import WARN_PERIOD_S
 from repehand_ros.ros.tf import joint_transforms, tf_message_type
 
-WARN_PERIOD_S = 5.0
-"""Repeated warnings about the same problem are logged at most this often."""
-MAX_REASONS = 64
-"""Distinct problems warned about within one WARN_PERIOD_S, at most."""
-_VARYING_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+if TYPE_CHECKING:
+    from repehand_ros.pipeline.reconstructor import HandReconstructor
+
 
 RESULTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -104,37 +95,15 @@ def _with_parameter(file: MissingFile) -> str:
     return f"{describe(file)} (parameter '{file.setting}')"
 
 
-def _plain(value: Any) -> Any:
-    """Parameter arrays come back as array.array or tuples: make them lists."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    return list(value)
-
-
-@dataclass(frozen=True)
-class _Intrinsics:
-    """What the last CameraInfo gives the images that follow it."""
-
-    camera: PinholeCamera | None
-    """None: a default pinhole from each image's size (an uncalibrated camera)."""
-    frame_id: str
-    """The CameraInfo's frame ("" when it names none)."""
-    image_size: tuple[int, int] | None
-    """(width, height) the images must have; None when the CameraInfo does not say."""
-
-
-@dataclass
-class _Frame:
-    """An admitted image waiting for the worker: its intrinsics when it arrived, and the
-    header every one of its outputs carries."""
-
-    message: Image | CompressedImage
-    intrinsics: _Intrinsics
-    header: Header
-
-
 class HandsNode(LifecycleNode):
     """Both hands from a camera, as TwoHandMesh, TF frames and markers."""
+
+    # Made by on_configure (the lifecycle guarantees it before anything uses them).
+    config: ReconstructorConfig
+    hands_publisher: LifecyclePublisher
+    faces_publisher: LifecyclePublisher | None
+    markers_publisher: LifecyclePublisher
+    tf_publisher: LifecyclePublisher
 
     def __init__(self, node_name: str = "hands", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
@@ -148,18 +117,16 @@ class HandsNode(LifecycleNode):
             self.declare_parameter(parameter.name, default, descriptor)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._on_parameters_set)
-        self._live_lock = threading.Lock()
-        self._live_changes: dict[str, Any] = {}
-        """Live parameters set since the model thread last took them, by name."""
+        self.live_changes = LiveChanges()
         self.stats = NodeStats()
-        self.mailbox: LatestOnlyMailbox[_Frame] = LatestOnlyMailbox()
-        self.reconstructor = None
-        self.intrinsics: _Intrinsics | None = None
-        self._intrinsics_state = "no CameraInfo yet"
-        self._rectified = False
-        self._told_default_pinhole = False
-        self._image_topic_name = self._camera_info_topic_name = ""
-        self._last_warned: dict[str, float] = {}
+        self.mailbox: LatestOnlyMailbox[AdmittedImage] = LatestOnlyMailbox()
+        self.reconstructor: HandReconstructor | None = None
+        self.intake = CameraIntake(
+            self.stats,
+            lambda text: self.get_logger().warning(text),
+            lambda: self._parameter("uncalibrated_camera"),
+        )
+        self._image_topic_name = ""
         self.values: dict[str, Any] = {}
         self.model_thread = ModelThread("hands-model")
         self._work_done: Future[None] | None = None
@@ -178,32 +145,10 @@ class HandsNode(LifecycleNode):
         """What is wrong with each of this node's parameters in `changed` (rclpy's own, such
         as use_sim_time, are rclpy's to check)."""
         ours = [p for p in changed if p.name in parameters.BY_NAME]
-        problems = [parameters.problem(p.name, _plain(p.value)) for p in ours]
-        problems += [self._refusal(p.name, _plain(p.value)) for p in ours]
-        return [problem for problem in problems if problem]
-
-    def _refusal(self, name: str, value: Any) -> str | None:
-        """Why `name` cannot take `value` now, or None: a parameter read at configure cannot
-        change while the node is configured, nor one read at start-up after it."""
-        parameter = parameters.BY_NAME[name]
-        if parameter.applies == parameters.LIVE or value == self._parameter(name):
-            return None
-        if parameter.applies == parameters.AT_START_UP:
-            return (
-                f"parameter {name!r} is read once, at start-up: give it in the parameter file "
-                f"or as --ros-args -p {name}:=VALUE"
-            )
+        problems = [parameters.problem(p.name, plain(p.value)) for p in ours]
         state = self._lifecycle_state()
-        if state == "active":
-            steps = "deactivate and clean up the node, set it, then configure and activate again"
-        elif state == "inactive":
-            steps = "clean up the node, set it, then configure again"
-        else:
-            return None
-        return (
-            f"parameter {name!r} takes effect on configure ({parameter.why}) and the node is "
-            f"{state}: {steps}"
-        )
+        problems += [refusal(p.name, plain(p.value), self._parameter(p.name), state) for p in ours]
+        return [problem for problem in problems if problem]
 
     def _lifecycle_state(self) -> str:
         """The lifecycle state's label: unconfigured, inactive, active, finalized, or a
@@ -219,26 +164,13 @@ class HandsNode(LifecycleNode):
     def _on_parameters_set(self, changed: list[RosParameter]) -> None:
         """Hands the live parameters just set to the model thread (see _apply_live_changes);
         configure reads them all anyway."""
-        live = {
-            p.name: _plain(p.value)
-            for p in changed
-            if p.name in parameters.BY_NAME
-            and parameters.BY_NAME[p.name].applies == parameters.LIVE
-        }
-        if live:
-            with self._live_lock:
-                self._live_changes.update(live)
-
-    def _take_live_changes(self) -> dict[str, Any]:
-        with self._live_lock:
-            changes, self._live_changes = self._live_changes, {}
-        return changes
+        self.live_changes.add({p.name: plain(p.value) for p in changed})
 
     def _apply_live_changes(self, between_frames: bool = False) -> None:
         """On the model thread, between two frames or at activate: the live parameters set
         since the last call, into the values, the configuration and the reconstructor (if
         loaded). Frames taken after this are answered with them."""
-        changes = self._take_live_changes()
+        changes = self.live_changes.take()
         if not changes:
             return
         values = {**self.values, **changes}
@@ -257,7 +189,7 @@ class HandsNode(LifecycleNode):
         """The parameter's value now (None for an unset list); for the executor's thread,
         where parameters are set."""
         try:
-            return _plain(self.get_parameter(name).value)
+            return plain(self.get_parameter(name).value)
         except rclpy.exceptions.ParameterUninitializedException:
             return None
 
@@ -269,7 +201,7 @@ class HandsNode(LifecycleNode):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        self._take_live_changes()  # all of them are read here
+        self.live_changes.take()  # all of them are read here
         values = self._read_parameters()
         problems = [p for p in (parameters.problem(k, v) for k, v in values.items()) if p]
         if not problems:
@@ -324,29 +256,31 @@ class HandsNode(LifecycleNode):
         self._model_state = "loading"
         try:
             self.model_thread.run(self._apply_live_changes)
-            if self.reconstructor is None:
-                self.reconstructor = self.model_thread.run(HandReconstructor, self.config)
+            reconstructor = self.reconstructor
+            if reconstructor is None:
+                reconstructor = self.model_thread.run(HandReconstructor, self.config)
+                self.reconstructor = reconstructor
             else:  # kept from before a deactivate: a new stream starts
-                self.model_thread.run(self.reconstructor.reset)
+                self.model_thread.run(reconstructor.reset)
         except Exception as error:  # a model that cannot load must not kill the node
             self._model_state = f"failed to load: {error}"
             self.get_logger().error(f"cannot activate: {error}")
             return TransitionCallbackReturn.FAILURE
-        self._model_state = f"active ({self.reconstructor.backend_name})"
+        self._model_state = f"active ({reconstructor.backend_name})"
         result = super().on_activate(state)
-        faces = self.reconstructor.faces
+        faces = reconstructor.faces
         if self.faces_publisher is not None and faces is not None:
             self.faces_publisher.publish(faces_message(*faces))
         self._subscribe()
         self.mailbox.reopen()
         self._activated_at = time.monotonic()
         self._work_done = self.model_thread.start(self._work)
-        crops = self.reconstructor.input_size
-        network = self.reconstructor.backend_name + (f" on {crops} px crops" if crops else "")
-        projection = "rectified (P)" if self._rectified else "raw (K, D)"
+        crops = reconstructor.input_size
+        network = reconstructor.backend_name + (f" on {crops} px crops" if crops else "")
+        projection = "rectified (P)" if self.intake.rectified else "raw (K, D)"
         self.get_logger().info(
             f"active: {network}; images on {self._image_topic_name} ({projection}), "
-            f"CameraInfo on {self._camera_info_topic_name}"
+            f"CameraInfo on {self.intake.camera_info_topic}"
         )
         return result
 
@@ -431,14 +365,14 @@ class HandsNode(LifecycleNode):
         infos = self.create_subscription(
             CameraInfo,
             self.values["camera_info_topic"],
-            self._on_camera_info,
+            self.intake.on_camera_info,
             qos,
             event_callbacks=events,
         )
         self._subscriptions_made = [images, infos]
         # The names after remapping and namespaces: what the user must publish to.
-        self._image_topic_name, self._camera_info_topic_name = images.topic_name, infos.topic_name
-        self._rectified = sees_rectified(self.values["image_projection"], images.topic_name)
+        self._image_topic_name, self.intake.camera_info_topic = images.topic_name, infos.topic_name
+        self.intake.rectified = sees_rectified(self.values["image_projection"], images.topic_name)
 
     def _on_incompatible_qos(self, info: QoSRequestedIncompatibleQoSInfo) -> None:
         policy = info.last_policy_kind.name if info.last_policy_kind else "unknown"
@@ -454,107 +388,10 @@ class HandsNode(LifecycleNode):
         """Images the middleware lost before they reached this node (counted, not silent)."""
         self.stats.frames_lost(info.total_count_change)
 
-    def _on_camera_info(self, message: CameraInfo) -> None:
-        topic = self._camera_info_topic_name
-        projection = "P (rectified images)" if self._rectified else "K and D (raw images)"
-        try:
-            model = camera_model(message, rectified=self._rectified)
-        except UncalibratedCameraError as error:
-            self._on_uncalibrated(message, str(error))
-            return
-        except ValueError as error:
-            self.intrinsics = None
-            self._intrinsics_state = f"CameraInfo refused: {error}"
-            self.stats.bad_camera_info()
-            self._warn_per_reason(f"ignoring CameraInfo on {topic}: {error}")
-            return
-        camera = model.camera
-        self.intrinsics = _Intrinsics(camera, model.frame_id, (camera.width, camera.height))
-        self._intrinsics_state = f"CameraInfo, {projection}"
-
-    def _on_uncalibrated(self, message: CameraInfo, problem: str) -> None:
-        topic = self._camera_info_topic_name
-        if self._parameter("uncalibrated_camera") == "default_pinhole":
-            size = image_size(message)
-            self.intrinsics = _Intrinsics(
-                None, message.header.frame_id, size if all(size) else None
-            )
-            self._intrinsics_state = "default pinhole: uncalibrated camera, distances approximate"
-            if not self._told_default_pinhole:
-                self._told_default_pinhole = True
-                self.get_logger().warning(
-                    f"{problem} (CameraInfo on {topic}): using a default pinhole from the image "
-                    "size (focal length max(width, height) px, centred, no distortion), as "
-                    "parameter uncalibrated_camera asks; the hands' directions are right, their "
-                    "distances only approximate. Calibrate the camera (camera_calibration) for "
-                    "metric hands."
-                )
-            return
-        self.intrinsics = None
-        self._intrinsics_state = "uncalibrated camera: images skipped"
-        self.get_logger().warning(
-            f"{problem} (CameraInfo on {topic}): its images are skipped. Calibrate the camera "
-            "(camera_calibration), or set parameter uncalibrated_camera to default_pinhole to "
-            "run with a default pinhole (approximate distances).",
-            throttle_duration_sec=WARN_PERIOD_S,
-        )
-
     def _on_image(self, message: Image | CompressedImage) -> None:
-        self.stats.frame_received()
-        intrinsics = self.intrinsics
-        if intrinsics is None:
-            self.stats.frame_without_camera_info()
-            self.get_logger().warning(
-                f"image skipped: no usable CameraInfo on {self._camera_info_topic_name} "
-                f"({self._intrinsics_state}); intrinsics are needed to place the hands in metres",
-                throttle_duration_sec=WARN_PERIOD_S,
-            )
-            return
-        header = self._output_header(message.header, intrinsics)
-        if header is not None:
-            self.mailbox.put(_Frame(message, intrinsics, header))
-
-    def _output_header(self, header: Header, intrinsics: _Intrinsics) -> Header | None:
-        """The header all outputs of this image carry (its stamp, the camera's frame), or
-        None when the image is refused, counted and said (each reason rate-limited alone)."""
-        try:
-            check_stamp(header.stamp)
-            frame_id = output_frame_id(header.frame_id, intrinsics.frame_id)
-        except HeaderError as error:
-            self.stats.bad_frame()
-            self._warn_per_reason(f"image refused: {error}")
-            return None
-        if header.frame_id and tf2_frame_id(header.frame_id) != frame_id:
-            self.get_logger().warning(
-                f"the images are in frame {header.frame_id!r} but their CameraInfo in "
-                f"{frame_id!r}: the outputs are in the CameraInfo's frame, whose intrinsics "
-                "they are computed with (as image_geometry does)",
-                throttle_duration_sec=WARN_PERIOD_S,
-            )
-        return Header(stamp=header.stamp, frame_id=frame_id)
-
-    def _warn_per_reason(self, text: str) -> None:
-        """A warning at most every WARN_PERIOD_S per reason, so that one bad input repeated
-        at camera rate does not hide another (rclpy's throttling is per call site).
-
-        The reason is the text with its numbers and quoted values blanked: "unknown
-        encoding 'a'" and "unknown encoding 'b'" are one reason. At most MAX_REASONS are
-        remembered, so a sender inventing new reasons cannot grow the table or the log
-        without bound.
-        """
-        reason = _VARYING_PARTS.sub("_", text)
-        now = time.monotonic()
-        last = self._last_warned.get(reason)
-        if last is not None and now - last < WARN_PERIOD_S:
-            return
-        if last is None and len(self._last_warned) >= MAX_REASONS:
-            self._last_warned = {
-                key: when for key, when in self._last_warned.items() if now - when < WARN_PERIOD_S
-            }
-            if len(self._last_warned) >= MAX_REASONS:
-                return
-        self._last_warned[reason] = now
-        self.get_logger().warning(text)
+        admitted = self.intake.admit(message)
+        if admitted is not None:
+            self.mailbox.put(admitted)
 
     # -- work ---------------------------------------------------------------------------------
 
@@ -568,7 +405,7 @@ class HandsNode(LifecycleNode):
                 self._process(frame)
             except (ImageConversionError, ValueError) as error:
                 self.stats.bad_frame()
-                self._warn_per_reason(f"frame skipped: {error}")
+                self.intake.warn_per_reason(f"frame skipped: {error}")
             except Exception as error:  # one bad frame must not stop the node
                 self.stats.failed_frame()
                 self.get_logger().error(
@@ -576,7 +413,7 @@ class HandsNode(LifecycleNode):
                     throttle_duration_sec=WARN_PERIOD_S,
                 )
 
-    def _process(self, frame: _Frame) -> None:
+    def _process(self, frame: AdmittedImage) -> None:
         message = frame.message
         if isinstance(message, CompressedImage):
             # Its header's size is checked against the CameraInfo's before anything is decoded.
@@ -588,7 +425,7 @@ class HandsNode(LifecycleNode):
         reconstructor = self.reconstructor
         if reconstructor is None:
             return
-        camera = frame.intrinsics.camera or PinholeCamera.default(rgb.shape[1], rgb.shape[0])
+        camera = frame.intrinsics.camera_for(rgb.shape[1], rgb.shape[0])
         result = reconstructor.reconstruct(rgb, camera, stamp.nanoseconds * 1e-9)
         self.hands_publisher.publish(
             two_hand_mesh_from_result(result, header, self.values["publish_vertices"])
@@ -622,9 +459,9 @@ class HandsNode(LifecycleNode):
             silent = time.monotonic() - self._activated_at
         if self._model_state.startswith(("failed", "unconfigured:")):
             level = DiagnosticStatus.ERROR
-        elif active and self.intrinsics is not None and self.intrinsics.camera is None:
+        elif active and self.intake.approximate:
             level = DiagnosticStatus.WARN
-            message = f"{self._model_state}; {self._intrinsics_state}"
+            message = f"{self._model_state}; {self.intake.state}"
         elif active and silent > self._parameter("stale_image_timeout"):
             level = DiagnosticStatus.WARN
             message = f"no images on {self._image_topic_name} for {silent:.1f} s"
@@ -638,7 +475,7 @@ class HandsNode(LifecycleNode):
                 self.stats,
                 self.mailbox.dropped,
                 self._model_state,
-                self._intrinsics_state,
+                self.intake.state,
                 device,
                 level[0],
                 message,

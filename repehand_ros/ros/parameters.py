@@ -1,6 +1,10 @@
 """The node's parameters: one table of names, defaults, descriptions, checks and when
 each takes effect.
 
+(Longer than most modules: the table is one fact, every parameter's user-facing
+description with its check, and reads best whole; config/hands.yaml and the README
+are checked against it.)
+
 Every parameter is declared from this table with a description (shown by
 `ros2 param describe`), and checked by the same function whether it comes
 from the YAML file, the command line or a later `ros2 param set`. A bad
@@ -475,7 +479,7 @@ def reconstructor_config(values: Mapping[str, Any]) -> ReconstructorConfig:
         detection=DetectionConfig(
             mode=values["detection.mode"],
             mirrored=values["detection.mirrored"],
-            roi=tuple(float(v) for v in roi) if roi else None,
+            roi=(float(roi[0]), float(roi[1]), float(roi[2]), float(roi[3])) if roi else None,
             tracking=values["detection.tracking"],
             redetect_interval=int(values["detection.redetect_interval"]),
             min_detection_confidence=float(values["detection.min_detection_confidence"]),

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from repehand_ros.io.frames import SourceError
 from repehand_ros.ros import bags
 from repehand_ros.ros.footage import SourceOptions, iter_frames
 
@@ -83,14 +84,15 @@ def replay(
         writer.add_topic(topics["hands"], bags.TWO_HAND_MESH, bags.qos(10))
         writer.add_topic(topics["markers"], bags.MARKER_ARRAY, bags.qos(10))
         writer.add_topic(topics["tf"], bags.TF_MESSAGE, bags.qos(100))
-        faces_written = reconstructor.faces is None
+        faces_written = False
         camera_cache: dict[bytes, PinholeCamera | None] = {}
         # "auto" decides by the topic's name, known here when --topic names it.
         rectified = sees_rectified(values["image_projection"], image_topic or "")
         for frame in frames:
             summary["frames"] += 1
-            header = frame.image.header
-            stamp_ns = frame.stamp_ns
+            if frame.image is None or frame.stamp_ns is None:
+                raise SourceError(f"{in_bag} gave a frame that is not a recorded image")
+            header, stamp_ns = frame.image.header, frame.stamp_ns
             if copy_images:
                 _copy_input(writer, frame, stamp_ns, serialize_message)
             try:
@@ -103,9 +105,10 @@ def replay(
                 summary["skipped"] += 1
                 logger.warning("frame %d skipped: %s", frame.index, error)
                 continue
-            if not faces_written:
+            faces = reconstructor.faces
+            if faces is not None and not faces_written:
                 writer.add_topic(topics["faces"], bags.HAND_MESH_FACES, bags.qos(1, latched=True))
-                message = faces_message(*reconstructor.faces)
+                message = faces_message(*faces)
                 message.header = header
                 writer.write(topics["faces"], stamp_ns, serialize_message(message))
                 faces_written = True
@@ -115,9 +118,7 @@ def replay(
             if transforms:
                 tf = TFMessage(transforms=transforms)
                 writer.write(topics["tf"], stamp_ns, serialize_message(tf))
-            markers = hand_markers(
-                result, header, reconstructor.faces, float(values["marker_lifetime"])
-            )
+            markers = hand_markers(result, header, faces, float(values["marker_lifetime"]))
             writer.write(topics["markers"], stamp_ns, serialize_message(markers))
             summary["results"] += 1
             summary["right"] += int(result.right.valid)

@@ -44,8 +44,8 @@ class RetargetNode(Node):
         super().__init__(NODE_NAME, **kwargs)
         self.retargeter = retargeter
         self.side = retargeter.side
-        topic = self.declare_parameter("joint_states_topic", "joint_states").value
-        prefix = self.declare_parameter("joint_name_prefix", "").value
+        topic = str(self.declare_parameter("joint_states_topic", "joint_states").value)
+        prefix = str(self.declare_parameter("joint_name_prefix", "").value)
         depth = int(self.declare_parameter("queue_depth", 1).value)
         self.hold_last = bool(self.declare_parameter("hold_last", False).value)
         self.log_period_s = float(self.declare_parameter("invalid_log_period_s", 5.0).value)

@@ -33,7 +33,7 @@ def read_results(bag: Path, node: str) -> tuple[dict[int, tuple[Any, int]], dict
     for topic, msgtype, logged, data in bags.read_messages(
         bag, msgtypes={bags.TWO_HAND_MESH, bags.DIAGNOSTIC_ARRAY}
     ):
-        message = store.deserialize_cdr(data, msgtype)
+        message: Any = store.deserialize_cdr(data, msgtype)
         if msgtype == bags.TWO_HAND_MESH and topic == f"{node}/hands":
             stamp = message.header.stamp.sec * 1_000_000_000 + message.header.stamp.nanosec
             hands[stamp] = (message, logged)

@@ -276,7 +276,7 @@ def _grid_targets(
     crop_pixels = pixels @ affine[:, :2].T + affine[:, 2]
     depth = (relative_cam[:, 2] / (DEPTH_RANGE_M / 2) + 1.0) / 2.0 * heatmap_size
     grid = np.concatenate((crop_pixels / HEATMAP_STRIDE, depth[:, None]), axis=1)
-    inside = ((grid >= 0) & (grid < heatmap_size)).all(axis=1)
+    inside = np.all((grid >= 0) & (grid < heatmap_size), axis=1)
     return grid, inside.astype(np.float32)
 
 
@@ -371,9 +371,9 @@ def make_training_sample(
         wrists.append(wrist)
     right_wrist, left_wrist = wrists
     if right_wrist is not None and left_wrist is not None:
-        sample["rel_trans"], sample["rel_trans_valid"] = left_wrist - right_wrist, np.float32(1)
+        sample["rel_trans"], sample["rel_trans_valid"] = left_wrist - right_wrist, np.ones(())
     else:
-        sample["rel_trans"], sample["rel_trans_valid"] = np.zeros(3), np.float32(0)
+        sample["rel_trans"], sample["rel_trans_valid"] = np.zeros(3), np.zeros(())
     return {key: np.asarray(value, dtype=np.float32) for key, value in sample.items()}
 
 

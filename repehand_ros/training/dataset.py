@@ -95,19 +95,20 @@ def epoch_loader(
     """This rank's batches of `epoch` (0-based), the first `skip_samples` of the epoch (all
     ranks together) left out; sets `dataset.epoch`."""
     dataset.epoch = epoch
-    sampler = DistributedSampler(
+    epoch_order: DistributedSampler[int] = DistributedSampler(
         dataset,
         num_replicas=context.world_size,
         rank=context.rank,
         shuffle=True,
         seed=dataset.seed,
     )
-    sampler.set_epoch(epoch)
+    epoch_order.set_epoch(epoch)
     skip = skip_samples // context.world_size
+    sampler: Sampler[int] = SkipFirst(epoch_order, skip) if skip else epoch_order
     return DataLoader(
         dataset,
         batch_size=per_rank_batch,
-        sampler=SkipFirst(sampler, skip) if skip else sampler,
+        sampler=sampler,
         num_workers=num_workers,
         pin_memory=context.device.type == "cuda",
         drop_last=True,

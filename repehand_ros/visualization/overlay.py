@@ -126,8 +126,8 @@ def draw_message(
     for hand, side in ((message.right, HandSide.RIGHT), (message.left, HandSide.LEFT)):
         if not hand.valid or len(hand.keypoints_2d) != 2 * NUM_JOINTS:
             continue
-        vertices = np.asarray(hand.vertices, dtype=np.float32)
-        vertices = vertices if vertices.size == 3 * NUM_VERTICES else None
+        sent = np.asarray(hand.vertices, dtype=np.float32)
+        vertices = sent if sent.size == 3 * NUM_VERTICES else None
         draw_hand(
             image,
             np.asarray(hand.keypoints_2d, dtype=np.float64),

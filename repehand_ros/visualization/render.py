@@ -88,6 +88,13 @@ class HandDrawing:
         return self.vertices is not None and self.faces is not None
 
     @property
+    def mesh(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vertices, faces); ValueError for a hand without a mesh (see `has_mesh`)."""
+        if self.vertices is None or self.faces is None:
+            raise ValueError(f"the {self.side.name.lower()} hand has no mesh to draw")
+        return self.vertices, self.faces
+
+    @property
     def color(self) -> tuple[float, float, float]:
         return MESH_COLOURS[self.side]
 
@@ -146,7 +153,7 @@ class OpenCVRenderer(HandRenderer):
     ) -> np.ndarray:
         polygons, colors, depths = [], [], []
         for hand in hands:
-            triangles, shades, depth = _shaded_triangles(hand.vertices, hand.faces, camera)
+            triangles, shades, depth = _shaded_triangles(*hand.mesh, camera)
             polygons.append(triangles)
             colors.append(shades[:, None] * np.asarray(hand.color)[None, :])
             depths.append(depth)
@@ -228,9 +235,10 @@ class PyrenderRenderer(HandRenderer):
         # OpenGL cameras look down -z with y up: the optical frame turned about x.
         flip = np.array([1.0, -1.0, -1.0])
         for hand in hands:
+            vertices, faces = hand.mesh
             mesh = self._trimesh.Trimesh(
-                np.asarray(hand.vertices, dtype=np.float64) * flip,
-                np.asarray(hand.faces, dtype=np.int64),
+                np.asarray(vertices, dtype=np.float64) * flip,
+                np.asarray(faces, dtype=np.int64),
                 process=False,
             )
             material = pyrender.MetallicRoughnessMaterial(

@@ -19,15 +19,13 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage
 
-from repehand_ros.ros import image_conversion
-from repehand_ros.ros.image_conversion import (
+from repehand_ros.io.compressed_headers import (
     ACCEPTED_COMPRESSION,
-    MAX_SIDE,
     CompressedHeader,
-    ImageConversionError,
     read_compressed_header,
-    rgb_from_compressed,
 )
+from repehand_ros.ros import image_conversion
+from repehand_ros.ros.image_conversion import MAX_SIDE, ImageConversionError, rgb_from_compressed
 
 REPO = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 48, 32

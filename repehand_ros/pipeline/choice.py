@@ -73,6 +73,8 @@ class MissingModelFilesError(FileNotFoundError):
 
     def __init__(self, missing: tuple[MissingFile, ...]) -> None:
         listed = "; ".join(describe(file) for file in missing)
+        if any(file.path is None for file in missing):
+            listed += " (or allow random weights, which only test the plumbing)"
         super().__init__(f"RepeHand's files are missing: {listed}; {WHERE_TO_GET_THEM}")
         self.missing = missing
 
@@ -80,7 +82,7 @@ class MissingModelFilesError(FileNotFoundError):
 def describe(file: MissingFile) -> str:
     """One line for a missing file, without the setting's name (callers add theirs)."""
     if file.path is None:
-        return "no checkpoint was named (random weights, for plumbing tests, must be allowed)"
+        return "no checkpoint was named"
     if file.setting == "checkpoint":
         return f"checkpoint file not found: {file.path}"
     if file.setting == "onnx_file":
@@ -109,6 +111,13 @@ def missing_files(config: ReconstructorConfig) -> tuple[MissingFile, ...]:
         if not (mano_dir / name).is_file()
     ]
     return tuple(missing)
+
+
+def explain_fallback(choice: BackendChoice) -> str:
+    """The log line for "auto" falling back to keypoints: what runs, what is missing and
+    where to get it."""
+    listed = "; ".join(describe(file) for file in choice.missing)
+    return f"{choice.reason}. Missing: {listed}. To run RepeHand, {WHERE_TO_GET_THEM}"
 
 
 def choose_backend(config: ReconstructorConfig) -> BackendChoice:

@@ -32,7 +32,7 @@ from repehand_ros.detection.images import check_rgb_image
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.hands import HandSide
 from repehand_ros.pipeline.backends import NetworkBackend, create_network_backend
-from repehand_ros.pipeline.choice import BackendChoice, choose_backend
+from repehand_ros.pipeline.choice import BackendChoice, choose_backend, explain_fallback
 from repehand_ros.pipeline.config import KEYPOINT_BACKEND, LiveSettings, ReconstructorConfig
 from repehand_ros.pipeline.keypoint_hands import (
     KeypointHands,
@@ -102,8 +102,8 @@ class HandReconstructor(Closeable):
             self.choice = BackendChoice(config.backend, True, "a network given by the caller")
         else:
             self.choice = choose_backend(config)
-        if config.backend != self.choice.backend:
-            logger.warning("%s", self.choice.reason)
+        if self.choice.missing:
+            logger.warning("%s", explain_fallback(self.choice))
         self.config = config = self.choice.applied_to(config)
         self.mano = None
         self.backend: NetworkBackend | None = None

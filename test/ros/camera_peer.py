@@ -86,7 +86,10 @@ def bad_inputs(rgb: np.ndarray) -> list[tuple[str, object]]:
 
 
 FRAMELESS_IMAGE = 400
-"""Stamp sec - 1000 of an image without a frame_id whose CameraInfo has one: answered."""
+"""Stamp sec - 1000 of the first image without a frame_id whose CameraInfo has one: answered."""
+FRAMELESS_REPEATS = 3
+"""Such images are sent this many times (stamps FRAMELESS_IMAGE + 0, 1, ...): sensor-data
+QoS is best effort, so one of them may be lost on the way or dropped for a newer frame."""
 FRAMELESS_CAMERA = 500
 """... of an image whose CameraInfo has no frame_id either: refused."""
 NEGATIVE_STAMP_SEC = -5
@@ -95,8 +98,11 @@ NEGATIVE_STAMP_SEC = -5
 def odd_headers(rgb: np.ndarray) -> list[tuple[str, object]]:
     """(topic kind, message): headers that decide what a frame gets, in order."""
     height, width = rgb.shape[:2]
-    frameless = image(FRAMELESS_IMAGE, rgb)
-    frameless.header.frame_id = ""
+    frameless_images: list[tuple[str, object]] = []
+    for number in range(FRAMELESS_IMAGE, FRAMELESS_IMAGE + FRAMELESS_REPEATS):
+        frameless = image(number, rgb)
+        frameless.header.frame_id = ""
+        frameless_images += [("info", camera_info(number, width, height)), ("image", frameless)]
     no_frame_info = camera_info(FRAMELESS_CAMERA, width, height)
     no_frame_info.header.frame_id = ""
     no_frame_at_all = image(FRAMELESS_CAMERA, rgb)
@@ -106,8 +112,7 @@ def odd_headers(rgb: np.ndarray) -> list[tuple[str, object]]:
     return [
         # Said twice: the first message after discovery may still miss the new reader.
         ("info", camera_info(FRAMELESS_IMAGE, width, height)),
-        ("info", camera_info(FRAMELESS_IMAGE, width, height)),
-        ("image", frameless),
+        *frameless_images,
         ("info", no_frame_info),
         ("image", no_frame_at_all),
         ("info", camera_info(0, width, height)),

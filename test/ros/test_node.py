@@ -520,10 +520,11 @@ def test_bad_input_is_survived_counted_and_the_next_good_frame_processed(files, 
 
 
 def test_each_frame_gets_one_answer_decided_from_its_header(files, listener):
-    """An image without a frame_id is answered in its CameraInfo's frame on every output;
+    """An image without a frame_id is answered in its CameraInfo's frame on every output
+    (such images are sent a few times: best-effort transport may lose one);
     one with no frame anywhere, or a negative stamp, is refused with the field named and
     counted once, never half answered. Topic names are logged as resolved."""
-    from camera_peer import FRAMELESS_CAMERA, FRAMELESS_IMAGE
+    from camera_peer import FRAMELESS_CAMERA, FRAMELESS_IMAGE, FRAMELESS_REPEATS
 
     params = params_file(files)
     remap = ["-r", f"image:=/{listener.namespace}/image"]
@@ -547,9 +548,12 @@ def test_each_frame_gets_one_answer_decided_from_its_header(files, listener):
         for _ in range(20):
             listener.executor.spin_once(timeout_sec=0.05)
     by_stamp = {m.header.stamp.sec: m for m in listener.hands}
-    answered = by_stamp.get(1000 + FRAMELESS_IMAGE)
-    assert answered is not None, "the image without a frame_id was not answered"
-    assert answered.header.frame_id == FRAME
+    frameless = range(1000 + FRAMELESS_IMAGE, 1000 + FRAMELESS_IMAGE + FRAMELESS_REPEATS)
+    answered = [by_stamp[stamp] for stamp in frameless if stamp in by_stamp]
+    outcomes = ("frames_received", "frames_dropped", "frames_without_camera_info")
+    counters = {name: listener.diagnostic_text(name) for name in outcomes}
+    assert answered, f"no image without a frame_id was answered; the node's counters: {counters}"
+    assert all(m.header.frame_id == FRAME for m in answered)
     assert 1000 + FRAMELESS_CAMERA not in by_stamp
     assert all(m.header.stamp.sec >= 1000 for m in listener.hands)
     assert all(m.header.frame_id == FRAME for m in listener.hands)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import os
 import signal
 from pathlib import Path
@@ -141,13 +142,18 @@ def test_image_gives_drawn_png_obj_meshes_and_json(repehand, files, tmp_path):
     _no_partial_files(out)
 
 
-def test_without_weights_the_keypoint_backend_draws_the_joints(files, tmp_path):
-    """No checkpoint and no MANO files: backend auto runs MediaPipe's keypoints; the hand's
-    joints are found and drawn, and there is no mesh to write."""
+def test_without_weights_the_keypoint_backend_draws_the_joints(files, tmp_path, caplog):
+    """No checkpoint and no MANO files: backend auto runs MediaPipe's keypoints, saying which
+    files would switch on RepeHand; the hand's joints are found and drawn, and there is no
+    mesh to write."""
     out = tmp_path / "out"
     argv = ["demo", str(files["image"]), "--out", str(out), "--renderer", "opencv"]
     argv += ["--mano-dir", str(tmp_path / "no_mano")]
-    assert cli.main(argv) == 0
+    with caplog.at_level(logging.WARNING):
+        assert cli.main(argv) == 0
+    (fallback,) = [r.getMessage() for r in caplog.records if "keypoint backend" in r.getMessage()]
+    assert "no checkpoint was named" in fallback
+    assert str(tmp_path / "no_mano" / "MANO_RIGHT.pkl") in fallback and "mano.is.tue" in fallback
     results = json.loads((out / "right04.json").read_text())
     assert results["backend"] == "mediapipe-keypoints" and results["input_size"] is None
     (frame,) = results["frames"]

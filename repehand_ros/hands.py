@@ -18,6 +18,11 @@ class HandSide(enum.IntEnum):
     RIGHT = 0
     LEFT = 1
 
+    @property
+    def other(self) -> HandSide:
+        """The other hand: what a mirror shows this one as."""
+        return HandSide.LEFT if self is HandSide.RIGHT else HandSide.RIGHT
+
 
 FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
 

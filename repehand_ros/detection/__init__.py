@@ -13,7 +13,7 @@ from repehand_ros.detection.crop_plan import (
     plan_crops,
 )
 from repehand_ros.detection.detections import DetectionSource, HandDetection
-from repehand_ros.detection.duplicates import DuplicateRules, suppress_duplicates
+from repehand_ros.detection.duplicates import DuplicateRules, merge_duplicates
 from repehand_ros.detection.finder import (
     DetectionConfig,
     HandFinder,
@@ -44,6 +44,6 @@ __all__ = [
     "WholeImageFinder",
     "create_hand_finder",
     "create_hand_locator",
+    "merge_duplicates",
     "plan_crops",
-    "suppress_duplicates",
 ]

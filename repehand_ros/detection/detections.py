@@ -51,6 +51,18 @@ class HandDetection:
     world_keypoints: np.ndarray | None = None
     """(21, 3) joints in metres, origin at the hand's centre, camera-aligned axes (MediaPipe
     world landmarks); None when the source has none. Not in the camera frame: no translation."""
+    right_log_odds: float = 0.0
+    """What is known of the side, as log-odds that this is the person's right hand
+    (positive: right; 0: no evidence; see detection.handedness): this frame's evidence for a
+    detector's hand, the track's vote for a tracked one."""
+
+    @property
+    def side_confidence(self) -> float:
+        """How sure `side` is, in [0, 1]: the probability of `side` that `right_log_odds`
+        gives (0.5: no evidence either way; under 0.5: `side` was forced, as when two hands
+        must be one right and one left)."""
+        p_right = 1.0 / (1.0 + math.exp(-self.right_log_odds))
+        return p_right if self.side is HandSide.RIGHT else 1.0 - p_right
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "side", HandSide(self.side))
@@ -59,6 +71,9 @@ class HandDetection:
         if not (math.isfinite(score) and 0.0 <= score <= 1.0):
             raise ValueError(f"score must be in [0, 1], got {self.score}")
         object.__setattr__(self, "score", score)
+        if not math.isfinite(self.right_log_odds):
+            raise ValueError(f"right_log_odds must be finite, got {self.right_log_odds}")
+        object.__setattr__(self, "right_log_odds", float(self.right_log_odds))
         if self.keypoints is not None:
             keypoints = _frozen_array("keypoints", self.keypoints, (NUM_JOINTS, 2))
             object.__setattr__(self, "keypoints", keypoints)

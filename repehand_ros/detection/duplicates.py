@@ -1,4 +1,4 @@
-"""One hand must never come out as two: merge duplicates, settle two claims on one side.
+"""One hand must never come out as two: merge the copies a detector makes of one hand.
 
 Detectors repeat a hand: MediaPipe's palm detector can fire twice on one
 hand, and its handedness classifier may then label the copies as different
@@ -11,7 +11,6 @@ the other hand of a clasp does not.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,20 +18,17 @@ import numpy as np
 
 from repehand_ros.detection.box_ops import iou, longer_side
 from repehand_ros.detection.detections import HandDetection
-from repehand_ros.hands import HandSide
 
 
 @dataclass(frozen=True)
 class DuplicateRules:
-    """When two detections are one hand, and when two of one side are two hands."""
+    """When two detections are one hand."""
 
     keypoint_distance: float = 0.2
     """Same hand if the mean distance between corresponding keypoints is below this
     fraction of the larger box's longer side (used when both have keypoints)."""
     box_iou: float = 0.6
     """Same hand if the boxes' IoU reaches this (used when a detection has no keypoints)."""
-    distinct_iou: float = 0.3
-    """Two same-side detections that are not one hand are clearly two hands below this IoU."""
 
 
 def same_hand(a: HandDetection, b: HandDetection, rules: DuplicateRules) -> bool:
@@ -44,45 +40,17 @@ def same_hand(a: HandDetection, b: HandDetection, rules: DuplicateRules) -> bool
     return iou(a.box, b.box) >= rules.box_iou
 
 
-def side_by_position(
-    a: HandDetection, b: HandDetection, mirrored: bool
-) -> tuple[HandDetection, HandDetection]:
-    """Label two hands right and left by where they are in the image.
-
-    A person facing a normal camera has the right hand on the image's left;
-    a mirrored (selfie) image shows it on the right.
-    """
-    leftmost, rightmost = sorted((a, b), key=lambda det: det.box.center[0])
-    right, left = (rightmost, leftmost) if mirrored else (leftmost, rightmost)
-    return (
-        dataclasses.replace(right, side=HandSide.RIGHT),
-        dataclasses.replace(left, side=HandSide.LEFT),
-    )
-
-
-def suppress_duplicates(
-    detections: Sequence[HandDetection],
-    mirrored: bool = False,
-    rules: DuplicateRules | None = None,
+def merge_duplicates(
+    detections: Sequence[HandDetection], rules: DuplicateRules | None = None
 ) -> list[HandDetection]:
-    """At most one detection per side, none of them the same hand; right first.
+    """Each hand once: of the copies of one hand the one with the best score, best first.
 
-    Copies of one hand keep the highest score. If one side is then claimed
-    twice and the other not at all, two clearly separate hands are relabelled
-    by position (`mirrored` as for the camera); otherwise the higher score
-    keeps the side.
+    Sides are not looked at (copies may carry different labels): which hand is which is
+    decided afterwards, from all the evidence (detection.handedness.assign_sides).
     """
     rules = rules or DuplicateRules()
     kept: list[HandDetection] = []
     for det in sorted(detections, key=lambda det: det.score, reverse=True):
         if not any(same_hand(det, other, rules) for other in kept):
             kept.append(det)
-    by_side = {side: [det for det in kept if det.side is side] for side in HandSide}
-    for side, other in ((HandSide.RIGHT, HandSide.LEFT), (HandSide.LEFT, HandSide.RIGHT)):
-        claims = by_side[side]
-        if len(claims) >= 2 and not by_side[other]:
-            first, second = claims[0], claims[1]
-            if iou(first.box, second.box) < rules.distinct_iou:
-                right, left = side_by_position(first, second, mirrored)
-                return [right, left]
-    return [by_side[side][0] for side in HandSide if by_side[side]]
+    return kept

@@ -3,7 +3,11 @@
 Uses the legacy `mediapipe.solutions.hands` API: it runs offline with the
 models inside the wheel, whereas the Tasks API needs a separate model file.
 Its handedness labels assume a mirrored (selfie) image, so for a normal
-camera they are swapped; `mirrored=True` keeps them.
+camera they are swapped. Which hand is which is not left to those labels:
+MediaPipe runs on the image and on its mirror, and the side is weighed from
+the labels, the 3D landmarks' chirality and the hands' positions
+(detection.handedness), so that a mirrored image always gets the opposite
+sides. The second run costs one more MediaPipe call per detection frame.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ import numpy as np
 
 from repehand_ros.detection.box_ops import KEYPOINT_BOX_SCALE, box_around_points
 from repehand_ros.detection.detections import DetectionSource, HandDetection
-from repehand_ros.detection.duplicates import DuplicateRules, suppress_duplicates
+from repehand_ros.detection.duplicates import DuplicateRules, merge_duplicates
+from repehand_ros.detection.handedness import (
+    assign_sides,
+    combine_views,
+    mirrored_detection,
+    seen_evidence,
+)
 from repehand_ros.detection.images import check_rgb_image
 from repehand_ros.hands import HandSide
 from repehand_ros.resources import Closeable
@@ -63,7 +73,8 @@ def _import_hands_solution() -> Any:
 
 
 class MediaPipeHandDetector(Closeable):
-    """RGB image in, at most one `HandDetection` per side out, with landmarks.
+    """RGB image in, at most one `HandDetection` per side out, with landmarks and the
+    evidence of its side.
 
     Each call is an independent detection (MediaPipe's static-image mode):
     frame-to-frame tracking is `HandTracker`'s job, which decides when to
@@ -102,10 +113,21 @@ class MediaPipeHandDetector(Closeable):
         self.settings = settings
 
     def find(self, image: np.ndarray) -> list[HandDetection]:
-        """The hands in an RGB uint8 H x W x 3 image; right first, at most one per side."""
+        """The person's hands in an RGB uint8 H x W x 3 image: at most one per side, right
+        first, each with its side's evidence (`right_log_odds`)."""
         image = check_rgb_image(image)
         if self._hands is None:
             raise RuntimeError("MediaPipeHandDetector is closed")
+        width = image.shape[1]
+        direct = self._seen(image)
+        mirror = np.ascontiguousarray(image[:, ::-1])
+        mirrored_back = [mirrored_detection(hand, width) for hand in self._seen(mirror)]
+        hands = combine_views(direct, mirrored_back, self._duplicate_rules)
+        return assign_sides(hands, self.settings.mirrored, width)
+
+    def _seen(self, image: np.ndarray) -> list[HandDetection]:
+        """MediaPipe's hands in `image` as seen, each once: evidence and side for a normal
+        camera's view, the person's sides decided later."""
         result = self._hands.process(image)
         if not result.multi_hand_landmarks:
             return []
@@ -122,26 +144,23 @@ class MediaPipeHandDetector(Closeable):
             world_keypoints = (
                 None if world is None else np.array([[p.x, p.y, p.z] for p in world.landmark])
             )
+            # Its labels are for a selfie: "Left" is a right hand seen by a normal camera.
+            evidence = seen_evidence(label.label == "Left", label.score, world_keypoints)
             found.append(
                 HandDetection(
-                    side=self._side(label.label),
+                    side=HandSide.RIGHT if evidence >= 0 else HandSide.LEFT,
                     box=box_around_points(keypoints, KEYPOINT_BOX_SCALE),
                     score=min(max(float(label.score), 0.0), 1.0),
                     source=DetectionSource.DETECTOR,
                     keypoints=keypoints,
                     world_keypoints=world_keypoints,
+                    right_log_odds=evidence,
                 )
             )
-        kept = suppress_duplicates(found, self.settings.mirrored, self._duplicate_rules)
+        kept = merge_duplicates(found, self._duplicate_rules)
         if len(kept) < len(found):
             logger.debug("MediaPipe: %d hands reported, %d kept", len(found), len(kept))
         return kept
-
-    def _side(self, label: str) -> HandSide:
-        selfie_side = HandSide.RIGHT if label == "Right" else HandSide.LEFT
-        if self.settings.mirrored:
-            return selfie_side
-        return HandSide.LEFT if selfie_side is HandSide.RIGHT else HandSide.RIGHT
 
     def close(self) -> None:
         """Free MediaPipe's graph; safe to call twice."""

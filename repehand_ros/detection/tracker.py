@@ -5,7 +5,11 @@ detector's landmarks, or the network's projected joints fed back by the
 reconstructor), shifted by the hand's recent motion and enlarged for what
 motion remains. The detector runs again when a hand is lost, when a tracked
 hand's confidence falls below a threshold, while a hand is missing (every
-few frames, to pick it up when it appears), and every N frames regardless.
+few frames, to pick it up when it appears), while a hand's side is not yet
+settled (every few frames, to gather evidence), and every N frames regardless.
+
+Each track holds the vote for its side (detection.handedness): detections
+add their evidence to it, and the side changes only as the vote allows.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from repehand_ros.detection.box_ops import (
     visible_fraction,
 )
 from repehand_ros.detection.detections import DetectionSource, HandDetection
+from repehand_ros.detection.handedness import SETTLED_VOTE, accumulate, keeps_previous_sides
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.hands import NUM_JOINTS, HandSide
 
@@ -51,8 +56,8 @@ class TrackerSettings:
     min_visible_fraction: float = 0.3
     """A hand whose predicted box is less than this much inside the image has left it."""
     sticky_match_iou: float = 0.3
-    """A new detection overlapping a tracked hand this much keeps that hand's side, so
-    handedness labels that flicker between detections cannot swap the hands."""
+    """A new detection overlapping a tracked hand this much is that hand: its evidence adds
+    to that hand's side vote instead of deciding the side afresh."""
 
     def __post_init__(self) -> None:
         if self.redetect_interval < 1 or self.missing_hand_interval < 1:
@@ -70,6 +75,10 @@ class _Track:
     time: float
     velocity: tuple[float, float] = (0.0, 0.0)
     """Box centre motion, pixels per second."""
+    vote: float = 0.0
+    """Log-odds that this is the person's right hand, from the detections so far."""
+    voted: bool = False
+    """True for a hand a detector found (its side is voted on), False for an assumed one."""
 
 
 class HandTracker:
@@ -93,9 +102,15 @@ class HandTracker:
         if any(track.confidence < self.settings.min_confidence for track in self._tracks.values()):
             return True
         next_frame = self._frames_since_detection + 1
-        if len(self._tracks) < len(HandSide) and next_frame >= self.settings.missing_hand_interval:
+        unsettled = any(abs(track.vote) < SETTLED_VOTE for track in self._voted_tracks())
+        missing = len(self._tracks) < len(HandSide)
+        if (missing or unsettled) and next_frame >= self.settings.missing_hand_interval:
             return True
         return next_frame >= self.settings.redetect_interval
+
+    def _voted_tracks(self) -> list[_Track]:
+        """Tracks whose side is voted on (found by a detector, not assumed)."""
+        return [track for track in self._tracks.values() if track.voted]
 
     def predict(self, image_size: tuple[int, int], t: float) -> list[HandDetection]:
         """This frame's box per tracked hand (source TRACKER); hands that left the image are lost.
@@ -114,18 +129,25 @@ class HandTracker:
                 logger.debug("%s hand left the image", side.name.lower())
                 self.lose(side)
                 continue
-            predicted.append(HandDetection(side, box, track.confidence, DetectionSource.TRACKER))
+            predicted.append(
+                HandDetection(
+                    side, box, track.confidence, DetectionSource.TRACKER, right_log_odds=track.vote
+                )
+            )
         return predicted
 
     def update_from_detections(
         self, detections: list[HandDetection], t: float
     ) -> list[HandDetection]:
-        """Start tracks from a detection frame; returns the detections with sides kept stable.
+        """Start tracks from a detection frame; returns the detections with their sides as
+        the tracks' votes decide them (`right_log_odds` then holds the vote).
 
         A hand the detector did not find loses its track: the detector is the
-        authority on presence.
+        authority on presence. Hands a finder assumes (a fixed region, the whole
+        image) keep the sides they were given.
         """
-        detections = self._keep_tracked_sides(detections)
+        if all(det.source is DetectionSource.DETECTOR for det in detections):
+            detections = self._voted_sides(detections)
         previous = self._tracks
         self._tracks = {}
         for det in detections:
@@ -134,7 +156,9 @@ class HandTracker:
                 if det.keypoints is not None
                 else det.box
             )
-            self._set(det.side, box, det.score, t, previous.get(det.side))
+            voted = det.source is DetectionSource.DETECTOR
+            self._set(det.side, box, det.score, t, previous.get(det.side), voted)
+            self._tracks[det.side].vote = det.right_log_odds
         self._frames_since_detection = 0
         self._hand_lost = False
         return detections
@@ -152,7 +176,8 @@ class HandTracker:
             raise ValueError(f"confidence must be in [0, 1], got {confidence}")
         side = HandSide(side)
         box = box_around_points(keypoints, self.settings.keypoint_box_scale)
-        self._set(side, box, confidence, t, self._tracks.get(side))
+        previous = self._tracks.get(side)
+        self._set(side, box, confidence, t, previous, previous is not None and previous.voted)
 
     def lose(self, side: HandSide) -> None:
         """Drop a hand's track (e.g. the network found no hand there); the next frame detects."""
@@ -160,41 +185,84 @@ class HandTracker:
             self._hand_lost = True
 
     def _set(
-        self, side: HandSide, box: Box, confidence: float, t: float, previous: _Track | None
+        self,
+        side: HandSide,
+        box: Box,
+        confidence: float,
+        t: float,
+        previous: _Track | None,
+        voted: bool,
     ) -> None:
         velocity = (0.0, 0.0)
         if previous is not None and t > previous.time:
             (u0, v0), (u1, v1) = previous.box.center, box.center
             velocity = ((u1 - u0) / (t - previous.time), (v1 - v0) / (t - previous.time))
-        self._tracks[side] = _Track(box, float(confidence), t, velocity)
+        vote = previous.vote if previous is not None else 0.0
+        self._tracks[side] = _Track(box, float(confidence), t, velocity, vote, voted)
 
-    def _keep_tracked_sides(self, detections: list[HandDetection]) -> list[HandDetection]:
-        """Give a detection that overlaps a tracked hand that hand's side."""
+    def _voted_sides(self, detections: list[HandDetection]) -> list[HandDetection]:
+        """The (at most two, best score first) detections with the sides their tracks'
+        votes give, right first; `right_log_odds` becomes the vote.
+
+        A detection overlapping a tracked hand is that hand: its evidence is added to
+        the hand's vote (handedness.accumulate). One hand takes the side its vote
+        favours, two hands are right and left by the difference of their votes; sides
+        held with confidence stay unless the new votes are as confident the other way
+        (handedness.keeps_previous_sides).
+        """
+        detections = sorted(detections, key=lambda det: det.score, reverse=True)[:2]
+        if not detections:
+            return []
+        tracks = [self._matched_tracks(detections).get(i) for i in range(len(detections))]
+        votes = [
+            accumulate(None if track is None else track.vote, det.right_log_odds)
+            for det, track in zip(detections, tracks, strict=True)
+        ]
+        old_votes = [0.0 if track is None else track.vote for track in tracks]
+        # One hand: its vote; two: the first's vote minus the second's (right if positive).
+        margin = votes[0] - (votes[1] if len(votes) == 2 else 0.0)
+        old_margin = old_votes[0] - (old_votes[1] if len(votes) == 2 else 0.0)
+        sides = [HandSide.RIGHT, HandSide.LEFT][: len(detections)]
+        if margin < 0:
+            sides = [side.other for side in sides]
+        given = [det.side for det in detections]
+        if margin == 0 and len(set(given)) == len(given):
+            sides = given  # no evidence at all: the finder's sides stand
+        old_sides = [self._side_of(track) for track in tracks]
+        known = None not in old_sides and len(set(old_sides)) == len(old_sides)
+        if known and old_sides != sides and keeps_previous_sides(old_margin, margin):
+            logger.debug("sides kept against weak contrary evidence (margin %.2f)", margin)
+            sides = [side for side in old_sides if side is not None]
+        kept = [
+            dataclasses.replace(det, side=side, right_log_odds=vote)
+            for det, side, vote in zip(detections, sides, votes, strict=True)
+        ]
+        return sorted(kept, key=lambda det: det.side)
+
+    def _side_of(self, track: _Track | None) -> HandSide | None:
+        """The side `track` is held under; None for no track."""
+        for side, candidate in self._tracks.items():
+            if candidate is track:
+                return side
+        return None
+
+    def _matched_tracks(self, detections: list[HandDetection]) -> dict[int, _Track]:
+        """Detection index -> the voted track it overlaps most (IoU >= sticky_match_iou)."""
         pairs = sorted(
             (
                 (iou(det.box, track.box), index, side)
                 for index, det in enumerate(detections)
                 for side, track in self._tracks.items()
+                if track.voted
             ),
             key=lambda pair: pair[0],
             reverse=True,
         )
-        sides: dict[int, HandSide] = {}
+        matched: dict[int, _Track] = {}
         for overlap, index, side in pairs:
             if overlap < self.settings.sticky_match_iou:
                 break
-            if index not in sides and side not in sides.values():
-                sides[index] = side
-        for index, det in enumerate(detections):
-            if index not in sides:
-                free = [s for s in (det.side, *HandSide) if s not in sides.values()]
-                if free:
-                    sides[index] = free[0]
-        kept = []
-        for index, det in enumerate(detections):
-            if index not in sides:
-                continue
-            if sides[index] is not det.side:
-                logger.debug("detected %s hand kept as tracked %s", det.side.name, sides[index])
-            kept.append(dataclasses.replace(det, side=sides[index]))
-        return sorted(kept, key=lambda det: det.side)
+            track = self._tracks[side]
+            if index not in matched and track not in matched.values():
+                matched[index] = track
+        return matched

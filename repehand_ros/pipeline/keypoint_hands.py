@@ -231,6 +231,7 @@ class KeypointHands:
             side=side,
             valid=True,
             confidence=detection.score,
+            side_confidence=detection.side_confidence,
             joints=joints,
             vertices=None,
             wrist_rotation=rotation,

@@ -162,7 +162,7 @@ class HandReconstructor(Closeable):
         detected = time.perf_counter()
         result = self.model.hands(image, detections, camera)
         self._feed_back(result, timestamp)
-        result = self.smoother(result, timestamp)
+        result = self.smoother(result, timestamp, camera)
         finished = time.perf_counter()
         result.times = StageTimes(
             detection_ms=1e3 * (detected - start),

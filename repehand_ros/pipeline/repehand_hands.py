@@ -67,6 +67,7 @@ class NetworkHand:
     Attributes:
         side: which hand.
         score: the detector's (or tracker's) score.
+        side_confidence: how sure the side is (the detection's).
         crop_index: the crop (of the frame's plan) the hand was taken from.
         joints_rel: (21, 3) joints relative to the wrist, metres, camera-aligned axes.
         vertices_rel: (778, 3) MANO vertices relative to the wrist, metres.
@@ -78,6 +79,7 @@ class NetworkHand:
 
     side: HandSide
     score: float
+    side_confidence: float
     crop_index: int
     joints_rel: np.ndarray
     vertices_rel: np.ndarray
@@ -193,6 +195,7 @@ class RepeHandHands:
         return NetworkHand(
             side=side,
             score=detection.score,
+            side_confidence=detection.side_confidence,
             crop_index=index,
             joints_rel=mesh.joints[0].numpy().astype(np.float64),
             vertices_rel=mesh.vertices[0].numpy().astype(np.float64),
@@ -262,6 +265,7 @@ class RepeHandHands:
             side=side,
             valid=True,
             confidence=hand.confidence,
+            side_confidence=hand.side_confidence,
             joints=joints,
             vertices=hand.vertices_rel + placement,
             wrist_rotation=rotation,

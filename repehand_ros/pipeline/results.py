@@ -44,6 +44,9 @@ class HandResult:
     valid: bool = False
     confidence: float = 0.0
     """How sure detection/tracking is that the hand is there, in [0, 1]."""
+    side_confidence: float = 0.0
+    """How sure `side` is, in [0, 1] (0.5: no evidence either way; see
+    detection.handedness); 0 when the hand is not valid."""
     joints: np.ndarray = field(default_factory=lambda: _zeros(NUM_JOINTS, 3))
     """(21, 3) joints in the camera frame, metres, order of mano.joints.JOINT_NAMES."""
     vertices: np.ndarray | None = None
@@ -67,8 +70,11 @@ class HandResult:
         self.side = HandSide(self.side)
         self.valid = bool(self.valid)
         self.confidence = float(self.confidence)
-        if not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        self.side_confidence = float(self.side_confidence)
+        for name in ("confidence", "side_confidence"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
         self.joints = _as_float32("joints", self.joints, (NUM_JOINTS, 3))
         if self.vertices is not None:
             self.vertices = _as_float32("vertices", self.vertices, (NUM_VERTICES, 3))

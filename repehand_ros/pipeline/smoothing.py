@@ -1,10 +1,29 @@
-"""Temporal smoothing for teleoperation: the One-Euro filter on each hand.
+"""Temporal smoothing for teleoperation: a One-Euro filter per hand that keeps the hand whole.
 
 A robot following a hand must not shake with the network's frame-to-frame
 jitter, yet must follow fast moves without lag. The One-Euro filter (Casiez,
-Roussel and Vogel, CHI 2012) is a low-pass filter whose cut-off frequency
-rises with the signal's speed: slow motion is smoothed hard (jitter gone),
-fast motion passes with little lag. Evaluation turns it off.
+Roussel and Vogel, CHI 2012) is a first-order low-pass whose cut-off rises
+with the signal's speed: a still hand is smoothed hard, a fast one passes
+with little lag.
+
+Here the filter runs per hand, not per number. One smoothing factor per hand
+and frame, from the speed of the hand's fastest joint, is applied alike to
+the joints, the vertices and the wrist orientation. Exponential smoothing
+with one factor is linear, so whatever linear relation holds in every raw
+frame holds in the smoothed one too: the joints stay the MANO joints of the
+smoothed vertices (the joints are a fixed linear map of the vertices), the
+wrist position stays the wrist joint, and the hand keeps its proportions
+(per-number filters let a fast fingertip run ahead of a slow palm). The
+published 2D keypoints and box are then the smoothed joints projected into
+the image, so all that is published of a hand is one hand. MANO's pose and
+shape stay this frame's network output. Evaluation turns smoothing off.
+
+For one factor alpha over a frame interval dt (the discrete first-order
+low-pass y += alpha (x - y)): alpha = 1 / (1 + tau / dt), tau = 1 / (2 pi fc),
+fc = min_cutoff + beta * speed. A hand moving steadily at speed v is trailed
+by v * dt (1 - alpha) / alpha = v * tau: the lag in time is tau, about
+1 / (2 pi beta v) once beta v outgrows min_cutoff. `bench/smoothing.py`
+measures jitter and lag for the defaults and chose them.
 """
 
 from __future__ import annotations
@@ -16,156 +35,92 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from repehand_ros.geometry.boxes import Box
+from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.geometry.rotations import matrix_from_quaternion, quaternion_from_matrix
+from repehand_ros.hands import WRIST
 from repehand_ros.pipeline.results import HandResult, TwoHandResult
 
 _LOG = logging.getLogger(__name__)
 
 
-def _check_filter_settings(min_cutoff: float, beta: float, d_cutoff: float) -> None:
-    for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """One-Euro settings for the hands (positions in metres, time in seconds).
+
+    The defaults come from `bench/smoothing.py` (see config/hands.yaml for its numbers).
+    """
+
+    enabled: bool = True
+    min_cutoff: float = 0.25
+    """Hz: the cut-off for a still hand; lower removes more jitter and adds lag at rest."""
+    beta: float = 10.0
+    """Hz per m/s: how fast the cut-off rises with the hand's speed; higher follows fast
+    moves with less lag and lets more jitter through while moving."""
+    d_cutoff: float = 0.5
+    """Hz: cut-off of the speed estimate (the speed must not itself follow the jitter)."""
+
+    def __post_init__(self) -> None:
+        check_smoothing(self)
+
+
+def check_smoothing(config: SmoothingConfig) -> None:
+    """ValueError naming the first setting of `config` the filter cannot take."""
+    for name in ("min_cutoff", "d_cutoff"):
+        value = getattr(config, name)
         if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"OneEuroFilter: {name} must be positive, got {value}")
-    if not (math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"OneEuroFilter: beta must be >= 0, got {beta}")
+            raise ValueError(f"smoothing: {name} must be positive, got {value}")
+    if not (math.isfinite(config.beta) and config.beta >= 0):
+        raise ValueError(f"smoothing: beta must be >= 0, got {config.beta}")
 
 
-def _smoothing_factor(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
-    """Exponential smoothing factor of a first-order low-pass at `cutoff` Hz over `dt` s."""
+def smoothing_factor(cutoff: float, dt: float) -> float:
+    """The factor alpha of a first-order low-pass at `cutoff` Hz over `dt` seconds:
+    y += alpha (x - y) with alpha = 1 / (1 + tau / dt), tau = 1 / (2 pi cutoff)."""
     tau = 1.0 / (2.0 * math.pi * cutoff)
     return 1.0 / (1.0 + tau / dt)
 
 
-class OneEuroFilter:
-    """One-Euro filter over arrays of any fixed shape, element by element.
-
-    min_cutoff (Hz): cut-off at rest; lower removes more jitter, adds lag.
-    beta (1 / signal unit): how fast the cut-off rises with speed; higher
-    follows fast moves with less lag. d_cutoff (Hz): cut-off of the speed
-    estimate. Time comes from the timestamps (seconds), so frames may come at
-    any rate. The filter restarts from the new sample when time does not
-    move forward or the array's shape changes.
-    """
-
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
-        self.retune(min_cutoff, beta, d_cutoff)
-        self._value: np.ndarray | None = None
-        self._speed: np.ndarray | None = None
-        self._time = 0.0
-
-    def retune(self, min_cutoff: float, beta: float, d_cutoff: float) -> None:
-        """New settings from the next sample on; the filtered state is kept (no jump)."""
-        _check_filter_settings(min_cutoff, beta, d_cutoff)
-        self.min_cutoff = min_cutoff
-        self.beta = beta
-        self.d_cutoff = d_cutoff
-
-    def reset(self) -> None:
-        """Forget the past: the next sample passes unchanged."""
-        self._value = None
-        self._speed = None
-
-    def __call__(self, value: np.ndarray, timestamp: float) -> np.ndarray:
-        """The filtered value (a new float64 array) of `value` observed at `timestamp` seconds."""
-        sample = np.array(value, dtype=np.float64)
-        if self._value is not None and sample.shape != self._value.shape:
-            self.reset()
-        if self._value is not None and timestamp <= self._time:
-            _LOG.debug(
-                "time did not move forward (%.6f -> %.6f): restarting", self._time, timestamp
-            )
-            self.reset()
-        if self._value is None or self._speed is None:
-            self._value = sample
-            self._speed = np.zeros_like(sample)
-            self._time = timestamp
-            return sample.copy()
-        dt = timestamp - self._time
-        speed = (sample - self._value) / dt
-        self._speed = self._speed + _smoothing_factor(self.d_cutoff, dt) * (speed - self._speed)
-        cutoff = self.min_cutoff + self.beta * np.abs(self._speed)
-        self._value = self._value + _smoothing_factor(cutoff, dt) * (sample - self._value)
-        self._time = timestamp
-        return self._value.copy()
-
-
-@dataclass(frozen=True)
-class SmoothingConfig:
-    """Filter settings for the hands; positions in metres, rotations as unit quaternions.
-
-    The defaults suit teleoperation at 15-60 frames per second: at rest the
-    cut-off is 1 Hz (millimetre jitter is removed); a hand moving at 1 m/s
-    raises it to 21 Hz, so the lag stays near 10 ms.
-    """
-
-    enabled: bool = True
-    min_cutoff: float = 1.0
-    """Hz, positions (joints, vertices, wrist) at rest."""
-    beta: float = 20.0
-    """Per metre: cut-off rise per m/s of speed, positions."""
-    d_cutoff: float = 1.0
-    """Hz, cut-off of the speed estimate."""
-    rotation_min_cutoff: float = 1.0
-    """Hz, wrist rotation at rest."""
-    rotation_beta: float = 10.0
-    """Cut-off rise per unit/s of quaternion change: turning at 2 rad/s moves the
-    quaternion's components by up to 1/s, raising the cut-off to about 11 Hz."""
-
-
-def check_smoothing(config: SmoothingConfig) -> None:
-    """ValueError naming the first setting of `config` a One-Euro filter cannot take."""
-    _check_filter_settings(config.min_cutoff, config.beta, config.d_cutoff)
-    _check_filter_settings(config.rotation_min_cutoff, config.rotation_beta, config.d_cutoff)
-
-
 class HandSmoother:
-    """Smooths one hand's joints, vertices and wrist pose over time.
+    """Smooths one hand over time: joints, vertices, wrist pose, and so its 2D keypoints and box.
 
-    Filters joints (21, 3), vertices (778, 3) when present, the wrist position
-    and the wrist rotation (a quaternion kept on the same hemisphere as the
-    last one, filtered and renormalised, so it stays a proper rotation). MANO
-    pose and shape, keypoints, box and confidence pass through unchanged (they
-    describe the network's view of this frame). It restarts when the hand is
-    lost (valid False), when time goes backwards or repeats, and when vertices
-    appear or vanish. Returns new HandResult objects; the input is never modified.
+    Restarts (the next hand passes unchanged) when the hand is lost (valid
+    False), when time goes backwards or repeats, and when vertices appear or
+    vanish (another backend). Returns new HandResult objects; the input is
+    never modified.
     """
 
     def __init__(self, config: SmoothingConfig | None = None) -> None:
         self.config = config or SmoothingConfig()
-        positions = (self.config.min_cutoff, self.config.beta, self.config.d_cutoff)
-        self._joints = OneEuroFilter(*positions)
-        self._vertices = OneEuroFilter(*positions)
-        self._wrist = OneEuroFilter(*positions)
-        self._rotation = OneEuroFilter(
-            self.config.rotation_min_cutoff, self.config.rotation_beta, self.config.d_cutoff
-        )
+        self._joints: np.ndarray | None = None
+        self._vertices: np.ndarray | None = None
+        self._quaternion = np.array([0.0, 0.0, 0.0, 1.0])
+        self._velocity = np.zeros((21, 3))
+        self._time = 0.0
         self._last_time: float | None = None
-        self._last_quaternion: np.ndarray | None = None
-        self._had_vertices = False
+        self.speed = 0.0
+        """The speed (m/s) the last factor was taken for: the fastest joint's, filtered."""
 
     def reset(self) -> None:
-        for one_euro in (self._joints, self._vertices, self._wrist, self._rotation):
-            one_euro.reset()
+        """Forget the past: the next hand passes unchanged."""
+        self._joints = None
+        self._vertices = None
         self._last_time = None
-        self._last_quaternion = None
+        self.speed = 0.0
 
     def reconfigure(self, config: SmoothingConfig) -> None:
         """`config` from the next sample on. New cut-offs keep what is filtered so far (the
-        hand does not jump); switching smoothing on or off starts the filters afresh."""
+        hand does not jump); switching smoothing on or off starts afresh."""
         check_smoothing(config)
         if config.enabled != self.config.enabled:
             self.reset()
-        for one_euro in (self._joints, self._vertices, self._wrist):
-            one_euro.retune(config.min_cutoff, config.beta, config.d_cutoff)
-        self._rotation.retune(config.rotation_min_cutoff, config.rotation_beta, config.d_cutoff)
         self.config = config
 
-    def __call__(self, hand: HandResult, timestamp: float) -> HandResult:
-        """The smoothed copy of `hand`, observed at `timestamp` seconds."""
-        if not self.config.enabled:
-            return _copy(hand)
-        if not hand.valid:
-            self.reset()
+    def __call__(self, hand: HandResult, timestamp: float, camera: PinholeCamera) -> HandResult:
+        """The smoothed copy of `hand`, observed at `timestamp` seconds through `camera`."""
+        if not self.config.enabled or not hand.valid:
+            if not hand.valid:
+                self.reset()
             return _copy(hand)
         if self._last_time is not None and timestamp < self._last_time:
             _LOG.warning(
@@ -175,26 +130,54 @@ class HandSmoother:
                 timestamp,
             )
             self.reset()
-        has_vertices = hand.vertices is not None
-        if self._last_time is not None and has_vertices != self._had_vertices:
+        if self._joints is not None and (hand.vertices is None) != (self._vertices is None):
+            self.reset()
+        if self._joints is not None and timestamp <= self._time:
+            _LOG.debug("time did not move forward (%.6f): smoothing restarts", timestamp)
             self.reset()
         self._last_time = timestamp
-        self._had_vertices = has_vertices
-
-        quaternion = quaternion_from_matrix(hand.wrist_rotation)
-        if self._last_quaternion is not None and np.dot(quaternion, self._last_quaternion) < 0:
-            quaternion = -quaternion
-        quaternion = self._rotation(quaternion, timestamp)
-        quaternion /= np.linalg.norm(quaternion)
-        self._last_quaternion = quaternion
-
-        return _copy(
+        quaternion = quaternion_from_matrix(hand.wrist_rotation).astype(np.float64)
+        joints = hand.joints.astype(np.float64)
+        if self._joints is None:
+            self._start(hand, quaternion, timestamp)
+        else:
+            self._step(hand, joints, quaternion, timestamp)
+        assert self._joints is not None
+        return _smoothed_copy(
             hand,
-            joints=self._joints(hand.joints, timestamp),
-            vertices=None if hand.vertices is None else self._vertices(hand.vertices, timestamp),
-            wrist_position=self._wrist(hand.wrist_position, timestamp),
-            wrist_rotation=matrix_from_quaternion(quaternion),
+            joints=self._joints,
+            vertices=self._vertices,
+            rotation=matrix_from_quaternion(self._quaternion),
+            camera=camera,
         )
+
+    def _start(self, hand: HandResult, quaternion: np.ndarray, timestamp: float) -> None:
+        self._joints = hand.joints.astype(np.float64)
+        self._vertices = None if hand.vertices is None else hand.vertices.astype(np.float64)
+        self._quaternion = quaternion
+        self._velocity = np.zeros_like(self._joints)
+        self._time = timestamp
+        self.speed = 0.0
+
+    def _step(
+        self, hand: HandResult, joints: np.ndarray, quaternion: np.ndarray, timestamp: float
+    ) -> None:
+        """One One-Euro step with one factor for the whole hand."""
+        assert self._joints is not None
+        config = self.config
+        dt = timestamp - self._time
+        velocity = (joints - self._joints) / dt
+        self._velocity += smoothing_factor(config.d_cutoff, dt) * (velocity - self._velocity)
+        self.speed = float(np.linalg.norm(self._velocity, axis=1).max())
+        alpha = smoothing_factor(config.min_cutoff + config.beta * self.speed, dt)
+        self._joints = self._joints + alpha * (joints - self._joints)
+        if self._vertices is not None and hand.vertices is not None:
+            self._vertices = self._vertices + alpha * (hand.vertices - self._vertices)
+        if np.dot(quaternion, self._quaternion) < 0:
+            quaternion = -quaternion  # q and -q are one rotation: blend along the short way
+        blended = self._quaternion + alpha * (quaternion - self._quaternion)
+        self._quaternion = blended / np.linalg.norm(blended)
+        self._time = timestamp
 
 
 class TwoHandSmoother:
@@ -211,18 +194,20 @@ class TwoHandSmoother:
 
     def reconfigure(self, config: SmoothingConfig) -> None:
         """`config` from the next frame on (see HandSmoother.reconfigure); ValueError, with
-        nothing changed, for settings a filter cannot take."""
+        nothing changed, for settings the filter cannot take."""
         check_smoothing(config)
         self.right.reconfigure(config)
         self.left.reconfigure(config)
         self.config = config
 
-    def __call__(self, result: TwoHandResult, timestamp: float) -> TwoHandResult:
-        """The smoothed copy of `result`, observed at `timestamp` seconds."""
-        right = self.right(result.right, timestamp)
-        left = self.left(result.left, timestamp)
+    def __call__(
+        self, result: TwoHandResult, timestamp: float, camera: PinholeCamera
+    ) -> TwoHandResult:
+        """The smoothed copy of `result`, observed at `timestamp` seconds through `camera`."""
+        right = self.right(result.right, timestamp, camera)
+        left = self.left(result.left, timestamp, camera)
         relative = result.relative_translation.copy()
-        if self.config.enabled and right.valid and left.valid:
+        if right.valid and left.valid:
             relative = left.wrist_position - right.wrist_position
         return dataclasses.replace(
             result,
@@ -233,12 +218,39 @@ class TwoHandSmoother:
         )
 
 
+def _smoothed_copy(
+    hand: HandResult,
+    joints: np.ndarray,
+    vertices: np.ndarray | None,
+    rotation: np.ndarray,
+    camera: PinholeCamera,
+) -> HandResult:
+    """`hand` with smoothed joints, vertices and orientation; the wrist, the 2D keypoints and
+    the box follow from the joints, so everything published of the hand agrees."""
+    keypoints = camera.project(joints)
+    if not np.all(np.isfinite(keypoints)):
+        # Smoothed joints are convex blends of joints in front of the camera: never here.
+        raise ValueError(f"{hand.side.name.lower()} hand: smoothed joints left the view")
+    low, high = keypoints.min(axis=0), keypoints.max(axis=0)
+    return _copy(
+        hand,
+        joints=joints,
+        vertices=vertices,
+        wrist_position=joints[WRIST],
+        wrist_rotation=rotation,
+        keypoints_2d=keypoints,
+        box=Box(float(low[0]), float(low[1]), float(high[0]), float(high[1])),
+    )
+
+
 def _copy(
     hand: HandResult,
     joints: np.ndarray | None = None,
     vertices: np.ndarray | None = None,
     wrist_position: np.ndarray | None = None,
     wrist_rotation: np.ndarray | None = None,
+    keypoints_2d: np.ndarray | None = None,
+    box: Box | None = None,
 ) -> HandResult:
     """A HandResult with its own arrays (none shared with `hand`), the given ones replaced."""
 
@@ -254,5 +266,6 @@ def _copy(
         wrist_position=own(hand.wrist_position if wrist_position is None else wrist_position),
         mano_pose=own(hand.mano_pose),
         mano_shape=own(hand.mano_shape),
-        keypoints_2d=own(hand.keypoints_2d),
+        keypoints_2d=own(hand.keypoints_2d if keypoints_2d is None else keypoints_2d),
+        box=hand.box if box is None else box,
     )

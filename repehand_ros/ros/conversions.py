@@ -49,6 +49,7 @@ def hand_mesh_from_result(hand: HandResult, with_vertices: bool = True) -> HandM
     if not hand.valid:
         return msg
     msg.confidence = _float32(hand.confidence)
+    msg.side_confidence = _float32(hand.side_confidence)
     x, y, z, w = quaternion_from_matrix(hand.wrist_rotation)
     position = hand.wrist_position.astype(np.float64)
     msg.wrist = Pose(
@@ -85,6 +86,7 @@ def hand_result_from_mesh(msg: HandMesh) -> HandResult:
         side=side,
         valid=True,
         confidence=msg.confidence,
+        side_confidence=msg.side_confidence,
         joints=np.array([(p.x, p.y, p.z) for p in msg.joints], dtype=np.float32),
         vertices=vertices,
         wrist_rotation=matrix_from_quaternion(

@@ -59,6 +59,7 @@ def _synthetic_hand(side: HandSide, t: float, rng: np.random.Generator) -> HandR
         side=side,
         valid=True,
         confidence=float(rng.uniform(0.8, 1.0)),
+        side_confidence=float(rng.uniform(0.6, 1.0)),
         joints=joints_cam,
         vertices=vertices,
         wrist_rotation=rotation,

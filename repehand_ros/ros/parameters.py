@@ -338,7 +338,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "smoothing.min_cutoff",
-        1.0,
+        0.25,
         "One-Euro cut-off at rest, Hz",
         in_range(1e-3, 1000.0),
         applies=LIVE,
@@ -346,9 +346,17 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "smoothing.beta",
-        20.0,
-        "One-Euro speed coefficient",
+        10.0,
+        "One-Euro speed coefficient, Hz per m/s",
         in_range(0.0, 1e4),
+        applies=LIVE,
+        why="from the next frame, what is filtered so far kept (no jump)",
+    ),
+    Parameter(
+        "smoothing.d_cutoff",
+        0.5,
+        "One-Euro cut-off of the hand's speed estimate, Hz",
+        in_range(1e-3, 1000.0),
         applies=LIVE,
         why="from the next frame, what is filtered so far kept (no jump)",
     ),
@@ -451,6 +459,7 @@ def live_settings(values: Mapping[str, Any]) -> LiveSettings:
             enabled=values["smoothing.enabled"],
             min_cutoff=float(values["smoothing.min_cutoff"]),
             beta=float(values["smoothing.beta"]),
+            d_cutoff=float(values["smoothing.d_cutoff"]),
         ),
         mirrored=values["detection.mirrored"],
         tracking=values["detection.tracking"],
@@ -488,5 +497,6 @@ def reconstructor_config(values: Mapping[str, Any]) -> ReconstructorConfig:
             enabled=values["smoothing.enabled"],
             min_cutoff=float(values["smoothing.min_cutoff"]),
             beta=float(values["smoothing.beta"]),
+            d_cutoff=float(values["smoothing.d_cutoff"]),
         ),
     )

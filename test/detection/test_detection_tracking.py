@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -27,10 +25,21 @@ def hand_keypoints(cx: float, cy: float, size: float = 100.0) -> np.ndarray:
     return offsets + np.array([cx, cy])
 
 
-def detection(side: HandSide, cx: float, cy: float, score: float = 0.95) -> HandDetection:
+def detection(
+    side: HandSide, cx: float, cy: float, score: float = 0.95, evidence: float | None = None
+) -> HandDetection:
+    """A detector's hand; its side's evidence (log-odds of a right hand) is a confident one
+    for `side` unless given."""
     keypoints = hand_keypoints(cx, cy)
+    if evidence is None:
+        evidence = 4.0 if side is HandSide.RIGHT else -4.0
     return HandDetection(
-        side, box_around_points(keypoints, 1.2), score, DetectionSource.DETECTOR, keypoints
+        side,
+        box_around_points(keypoints, 1.2),
+        score,
+        DetectionSource.DETECTOR,
+        keypoints,
+        right_log_odds=evidence,
     )
 
 
@@ -135,18 +144,107 @@ def test_the_prediction_follows_the_hands_motion():
     )
 
 
-def test_a_flickering_handedness_label_cannot_swap_a_tracked_hand():
+def test_one_weak_contrary_frame_cannot_swap_a_tracked_hand():
     tracker = HandTracker()
     tracker.update_from_detections([detection(HandSide.RIGHT, 200, 240)], 0.0)
-    relabelled = dataclasses.replace(detection(HandSide.LEFT, 205, 240), score=0.6)
-    (kept,) = tracker.update_from_detections([relabelled], 0.03)
+    weakly_left = detection(HandSide.LEFT, 205, 240, score=0.6, evidence=-1.5)
+    (kept,) = tracker.update_from_detections([weakly_left], 0.03)
     assert kept.side is HandSide.RIGHT
-    new_hand = detection(HandSide.RIGHT, 500, 240)
-    kept = tracker.update_from_detections([relabelled, new_hand], 0.06)
+    assert kept.right_log_odds == pytest.approx(0.7 * 4.0 - 1.5)
+    # A second hand, clearly a left one: two hands are sided by the difference of their
+    # votes, so the tracked hand, weakly left on its own by now, is the right one.
+    new_hand = detection(HandSide.LEFT, 500, 240)
+    kept = tracker.update_from_detections([weakly_left, new_hand], 0.06)
     assert [(hand.side, hand.box.center[0] > 300) for hand in kept] == [
         (HandSide.RIGHT, False),
         (HandSide.LEFT, True),
     ]
+
+
+def test_a_confident_contradiction_overturns_a_side():
+    tracker = HandTracker()
+    tracker.update_from_detections([detection(HandSide.RIGHT, 200, 240, evidence=2.5)], 0.0)
+    clearly_left = detection(HandSide.LEFT, 205, 240, evidence=-6.0)
+    (hand,) = tracker.update_from_detections([clearly_left], 0.03)
+    assert hand.side is HandSide.LEFT
+    assert hand.side_confidence > 0.95
+
+
+def test_a_run_of_contrary_frames_overturns_a_settled_side():
+    tracker = HandTracker()
+    sides = []
+    for frame in range(8):
+        evidence = 4.0 if frame < 3 else -2.0
+        (hand,) = tracker.update_from_detections(
+            [detection(HandSide.RIGHT, 200 + frame, 240, evidence=evidence)], frame / 30
+        )
+        sides.append(hand.side)
+    assert sides[:4] == [HandSide.RIGHT] * 4
+    assert sides[-1] is HandSide.LEFT
+    assert sides.index(HandSide.LEFT) <= 6  # within a few detections
+
+
+def test_two_hands_swap_only_on_confident_evidence():
+    tracker = HandTracker()
+    tracker.update_from_detections(
+        [detection(HandSide.RIGHT, 150, 240), detection(HandSide.LEFT, 500, 240)], 0.0
+    )
+    # The classifier swaps both labels weakly for one frame: the hands stay.
+    weakly_swapped = [
+        detection(HandSide.LEFT, 152, 240, evidence=-1.0),
+        detection(HandSide.RIGHT, 498, 240, evidence=1.0),
+    ]
+    right, left = tracker.update_from_detections(weakly_swapped, 0.03)
+    assert right.box.center[0] < 300 < left.box.center[0]
+    # A strong, repeated contradiction (the hands were crossed all along) swaps them.
+    strongly_swapped = [
+        detection(HandSide.LEFT, 154, 240, evidence=-6.0),
+        detection(HandSide.RIGHT, 496, 240, evidence=6.0),
+    ]
+    tracker.update_from_detections(strongly_swapped, 0.06)
+    right, left = tracker.update_from_detections(strongly_swapped, 0.1)
+    assert right.box.center[0] > 300 > left.box.center[0]
+
+
+def test_a_hand_that_leaves_and_comes_back_is_judged_afresh():
+    tracker = HandTracker()
+    for frame in range(5):
+        tracker.update_from_detections([detection(HandSide.RIGHT, 200, 240)], frame / 30)
+    tracker.update_from_detections([], 0.2)  # gone
+    (hand,) = tracker.update_from_detections(
+        [detection(HandSide.LEFT, 200, 240, evidence=-1.0)], 0.3
+    )
+    assert hand.side is HandSide.LEFT
+    assert hand.right_log_odds == -1.0
+
+
+def test_an_unsettled_side_makes_the_tracker_detect_again_soon():
+    settings = TrackerSettings(redetect_interval=100, missing_hand_interval=3)
+    unsure, sure = HandTracker(settings), HandTracker(settings)
+    unsure.update_from_detections(
+        [detection(HandSide.RIGHT, 150, 240, evidence=0.8), detection(HandSide.LEFT, 500, 240)],
+        0.0,
+    )
+    sure.update_from_detections(
+        [detection(HandSide.RIGHT, 150, 240), detection(HandSide.LEFT, 500, 240)], 0.0
+    )
+    for frame in (1, 2):
+        for tracker in (unsure, sure):
+            assert not tracker.needs_detection()
+            tracker.predict(SIZE, frame / 30)
+    assert unsure.needs_detection()
+    assert not sure.needs_detection()
+
+
+def test_finders_without_evidence_keep_their_sides():
+    # A finder that weighs no evidence (right_log_odds 0): its sides stand.
+    tracker = HandTracker()
+    hands = [
+        detection(HandSide.LEFT, 150, 240, evidence=0.0),
+        detection(HandSide.RIGHT, 500, 240, evidence=0.0),
+    ]
+    right, left = tracker.update_from_detections(hands, 0.0)
+    assert right.box.center[0] > 300 > left.box.center[0]
 
 
 def test_feedback_is_checked():

@@ -27,6 +27,7 @@ from repehand_ros.pipeline.keypoint_hands import (
     palm_rotation,
 )
 from repehand_ros.pipeline.reconstructor import HandReconstructor
+from repehand_ros.pipeline.smoothing import SmoothingConfig
 
 CAMERA = PinholeCamera(
     k=np.array([[600.0, 0.0, 319.5], [0.0, 600.0, 239.5], [0.0, 0.0, 1.0]]),
@@ -123,6 +124,35 @@ def test_smoothing_keeps_a_still_hand_in_place(reconstructor, right04):
         later = reconstructor.reconstruct(right04, CAMERA, step / 30).left
     assert later.valid
     np.testing.assert_allclose(later.joints, first.joints, atol=1e-4)
+
+
+def test_a_moving_hand_is_published_as_one_hand_smoothed_or_not(tmp_path, footage):
+    """tree.avi's moving hand (frames 59-66) as a stream: with smoothing on, the published
+    2D keypoints are the published joints projected (within 1 px) and the box is theirs,
+    although the joints differ from the raw ones by many pixels."""
+    frames = footage.tree_frames_rgb()
+    camera = PinholeCamera.default(frames[0].shape[1], frames[0].shape[0])
+    published: dict[bool, list] = {}
+    for smoothing in (True, False):
+        config = ReconstructorConfig(
+            backend="keypoints",
+            mano_dir=tmp_path / "no_mano_here",
+            smoothing=SmoothingConfig(enabled=smoothing),
+        )
+        with HandReconstructor(config) as reconstructor:
+            results = [reconstructor.reconstruct(f, camera, i / 30) for i, f in enumerate(frames)]
+        published[smoothing] = [hand for result in results for hand in result.hands if hand.valid]
+    assert len(published[True]) == len(published[False]) >= 6
+    gaps = []
+    for smoothed, raw in zip(published[True], published[False], strict=True):
+        projected = camera.project(smoothed.joints.astype(np.float64))
+        assert np.abs(projected - smoothed.keypoints_2d).max() < 1.0
+        box = smoothed.box
+        corners = [box.x_min, box.y_min, box.x_max, box.y_max]
+        low, high = projected.min(axis=0), projected.max(axis=0)
+        np.testing.assert_allclose(corners, [*low, *high], atol=1.0)
+        gaps.append(np.abs(camera.project(raw.joints.astype(np.float64)) - projected).max())
+    assert max(gaps) > 5.0, "the moving hand was smoothed"
 
 
 def test_frames_without_a_hand_are_invalid_with_the_reason(reconstructor, footage):

@@ -36,6 +36,8 @@ def test_nan_in_a_valid_hand_is_refused_naming_hand_and_field():
 def test_confidence_outside_zero_one_is_refused():
     with pytest.raises(ValueError, match=r"confidence must be in \[0, 1\]"):
         HandResult(side=HandSide.RIGHT, confidence=1.5)
+    with pytest.raises(ValueError, match="side_confidence"):
+        HandResult(side=HandSide.RIGHT, side_confidence=float("nan"))
 
 
 def test_hands_must_be_on_their_own_side():

@@ -23,6 +23,8 @@ from repehand_ros.ros.faces import faces_from_message, faces_message
 def assert_hands_equal(got: HandResult, want: HandResult) -> None:
     assert got.side is want.side and got.valid == want.valid
     assert got.confidence == pytest.approx(want.confidence, abs=1e-7)
+    assert got.side_confidence == pytest.approx(want.side_confidence, abs=1e-7)
+    assert got.side_confidence != 0.0 or not want.valid
     for name in ("joints", "wrist_position", "mano_pose", "mano_shape", "keypoints_2d"):
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
     np.testing.assert_allclose(got.wrist_rotation, want.wrist_rotation, atol=1e-6)

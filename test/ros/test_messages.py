@@ -51,6 +51,7 @@ def test_generated_messages_import_in_a_fresh_process_with_documented_fields():
         "side": "uint8",
         "valid": "boolean",
         "confidence": "float",
+        "side_confidence": "float",
         "wrist": "geometry_msgs/Pose",
         "joints": "geometry_msgs/Point[21]",
         "vertices": "sequence<float>",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rclpy
 from fixtures.bags import picture, write_image_bag
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
 from repehand_ros.ros.player import DEFAULT_FRAME_ID
@@ -38,10 +38,13 @@ def test_the_player_publishes_image_and_camera_info_over_dds(tmp_path):
     node = rclpy.create_node("play_listener", context=context)
     images: list[Image] = []
     infos: list[CameraInfo] = []
-    node.create_subscription(Image, f"{namespace}/image", images.append, qos_profile_sensor_data)
-    node.create_subscription(
-        CameraInfo, f"{namespace}/camera_info", infos.append, qos_profile_sensor_data
+    # Best effort, as the player's camera QoS offers, with room for every message even if
+    # this process is starved for a while (the sensor-data depth of 5 would drop some).
+    qos = QoSProfile(
+        reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=50
     )
+    node.create_subscription(Image, f"{namespace}/image", images.append, qos)
+    node.create_subscription(CameraInfo, f"{namespace}/camera_info", infos.append, qos)
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(node)
     command = [str(REPEHAND), "play", str(still), str(tmp_path / "bag"), "--repeat", "3"]

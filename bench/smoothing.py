@@ -36,7 +36,8 @@ best pair; the current SmoothingConfig() defaults are always measured.
 
 Real-footage part (needs MediaPipe and the cached opencv-doc footage, else
 recorded as skipped with the reason): the keypoint backend, unsmoothed, over
-tree.avi (its last frames hold a hand) and any --video, with the default
+tree.avi (its last frames hold a hand), fingerpose's fingers-lq.gif (a man
+showing a thumbs-up and a victory sign, 43 frames) and any --video, with the default
 camera of the video's size; the raw hands are then smoothed offline with each
 setting. With no ground truth: the jitter proxy, the RMS of the second
 temporal difference of keypoints (px) and joints (mm); the lag, the time
@@ -705,7 +706,7 @@ def main() -> int:
     defaults = find_row(rows, SmoothingConfig())
     assert defaults is not None  # grid_rows adds them
     at_60 = SyntheticBench(noise, args.quick, seeds, 2 * FPS)
-    sources: list[tuple[str, Path | None]] = [("tree.avi", None)]
+    sources: list[tuple[str, Path | None]] = [("tree.avi", None), ("fingers-lq.gif", None)]
     sources += [(str(path), path) for path in args.video]
     report = {
         "quick": args.quick,

@@ -1,38 +1,68 @@
 """Real camera footage for the tests: a thin door to repehand_ros.data.footage.
 
-Same names as the library (right04_rgb, tree_frames_rgb, footage_path, ...);
-a test that needs the footage on a machine without apt-get is skipped and
-says why, rather than failing.
+Same names as the library (right04_rgb, tree_frames_rgb, footage_path,
+image_rgb, frames_rgb, ...); a test that needs footage that is not cached and
+cannot be fetched here (no apt-get, no network) is skipped and says why,
+rather than failing.
 """
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
 
 from repehand_ros.data import footage as _footage
-from repehand_ros.data.footage import FILES, PACKAGE, cache_dir, is_cached
+from repehand_ros.data.footage import (
+    FILES,
+    PACKAGE,
+    SOURCES,
+    FootageUnavailableError,
+    cache_dir,
+    source_of,
+)
 
-__all__ = ["FILES", "PACKAGE", "cache_dir", "footage_path", "right04_rgb", "tree_frames_rgb"]
+__all__ = [
+    "FILES",
+    "PACKAGE",
+    "SOURCES",
+    "cache_dir",
+    "footage_path",
+    "frames_rgb",
+    "image_rgb",
+    "right04_rgb",
+    "tree_frames_rgb",
+]
+
+T = TypeVar("T")
 
 
-def _skip_unless_fetchable() -> None:
-    if not is_cached() and (shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None):
-        pytest.skip(f"apt-get and dpkg-deb are needed to fetch the {PACKAGE} footage")
+def _or_skip(name: str, load: Callable[[str], T]) -> T:
+    """`load(name)`, or the test skipped with the reason (no apt-get, no network, ...)."""
+    try:
+        return load(name)
+    except FootageUnavailableError as error:
+        pytest.skip(f"no {source_of(name).name} footage: {error}")
 
 
-def footage_path(name: str):
-    _skip_unless_fetchable()
-    return _footage.footage_path(name)
+def footage_path(name: str) -> Path:
+    return _or_skip(name, _footage.footage_path)
+
+
+def image_rgb(name: str) -> np.ndarray:
+    return _or_skip(name, _footage.image_rgb)
+
+
+def frames_rgb(name: str) -> list[np.ndarray]:
+    return _or_skip(name, _footage.frames_rgb)
 
 
 def right04_rgb() -> np.ndarray:
-    _skip_unless_fetchable()
-    return _footage.right04_rgb()
+    return image_rgb("right04.jpg")
 
 
 def tree_frames_rgb() -> list[np.ndarray]:
-    _skip_unless_fetchable()
-    return _footage.tree_frames_rgb()
+    return frames_rgb("tree.avi")

@@ -12,18 +12,29 @@
 #   6. fetches the demo footage (Debian's opencv-doc right04.jpg and tree.avi) into the
 #      cache, once; when that fails it warns and goes on (what needs it says so later).
 # It records what it was built from and does nothing when nothing changed.
+#
+# REPEHAND_ROS_DISTRO=jazzy builds a second environment the same way, in .venv-jazzy,
+# from requirements/lock-jazzy.txt: the ROS 2 Jazzy wheels with only what the ROS tests
+# need beside them (./test.sh runs those tests there too). The default is kilted (.venv).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv="$root/.venv"
-stamp_file="$venv/.repehand-setup-stamp"
-# Present when .venv holds our stand-in tf2_msgs rather than a real one.
-tf2_fallback_marker="$venv/.repehand-tf2_msgs-fallback"
 
 fail() {
   echo "setup: error: $*" >&2
   exit 1
 }
+
+distro=${REPEHAND_ROS_DISTRO:-kilted}
+case $distro in
+  kilted) venv_name=.venv lock=requirements/lock.txt distro_name=Kilted ;;
+  jazzy) venv_name=.venv-jazzy lock=requirements/lock-jazzy.txt distro_name=Jazzy ;;
+  *) fail "REPEHAND_ROS_DISTRO is '$distro'; it must be kilted (the default) or jazzy." ;;
+esac
+venv="$root/$venv_name"
+stamp_file="$venv/.repehand-setup-stamp"
+# Present when .venv holds our stand-in tf2_msgs rather than a real one.
+tf2_fallback_marker="$venv/.repehand-tf2_msgs-fallback"
 
 find_python() {
   if [ -n "${REPEHAND_PYTHON:-}" ]; then
@@ -44,8 +55,8 @@ python=$(find_python)
   "apt-get install python3.11 python3.11-venv python3.11-dev) or set REPEHAND_PYTHON to it."
 version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
   || fail "could not run '$python' to ask its version."
-[ "$version" = "3.11" ] || fail "Python 3.11 is needed (the ROS 2 Kilted wheels and" \
-  "requirements/lock.txt are built for it), but '$python' is Python $version." \
+[ "$version" = "3.11" ] || fail "Python 3.11 is needed (the ROS 2 $distro_name wheels and" \
+  "$lock are built for it), but '$python' is Python $version." \
   "Install Python 3.11 or set REPEHAND_PYTHON to a Python 3.11 interpreter."
 "$python" -c 'import venv, ensurepip' 2>/dev/null || fail "'$python' cannot create virtual" \
   "environments (Debian/Ubuntu: apt-get install python3.11-venv)."
@@ -65,10 +76,10 @@ printf '%s\n3.16\n' "$cmake_version" | sort -V -C -r \
 # Everything the environment is built from; a change to any of it means work.
 stamp=$(cd "$root" && {
   "$python" -c 'import sys; print(sys.executable, sys.version)'
-  cat requirements/lock.txt CMakeLists.txt package.xml pyproject.toml setup.py msg/*.msg
+  cat "$lock" CMakeLists.txt package.xml pyproject.toml setup.py msg/*.msg
   cat cmake/* interfaces/tf2_msgs/package.xml interfaces/tf2_msgs/CMakeLists.txt \
     interfaces/tf2_msgs/msg/*.msg
-  # Installed into .venv/share/repehand_ros, where ros2 launch reads them.
+  # Installed into $venv_name/share/repehand_ros, where ros2 launch reads them.
   cat launch/*.py config/*.*
   cat scripts/setup_env.sh
 } | sha256sum | cut -d' ' -f1)
@@ -82,15 +93,15 @@ fetch_footage() {
 
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
   && "$venv/bin/python" -c 'import repehand_ros.msg' >/dev/null 2>&1; then
-  echo "setup: .venv is up to date"
+  echo "setup: $venv_name is up to date"
   fetch_footage
   exit 0
 fi
 
 if [ -x "$venv/bin/python" ]; then
-  echo "setup: updating .venv"
+  echo "setup: updating $venv_name"
 else
-  echo "setup: creating .venv (a few minutes)"
+  echo "setup: creating $venv_name (a few minutes)"
 fi
 rm -f "$stamp_file"
 if [ ! -x "$venv/bin/python" ]; then
@@ -99,16 +110,16 @@ fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 mkdir -p "$venv/build"
 pip_log="$venv/build/pip.log"
-echo "setup: installing the pinned packages of requirements/lock.txt (log: $pip_log)"
-pip_pin=$(grep -E '^pip==' "$root/requirements/lock.txt" || true)
+echo "setup: installing the pinned packages of $lock (log: $pip_log)"
+pip_pin=$(grep -E '^pip==' "$root/$lock" || true)
 {
   if [ -n "$pip_pin" ]; then
     "${pip[@]}" install "$pip_pin"
   fi
-  "${pip[@]}" install -r "$root/requirements/lock.txt"
+  "${pip[@]}" install -r "$root/$lock"
 } >"$pip_log" 2>&1 || { tail -n 30 "$pip_log" >&2; fail "installing the pinned packages failed (log: $pip_log)"; }
 
-# Configures, builds and installs one ament/rosidl CMake package into .venv.
+# Configures, builds and installs one ament/rosidl CMake package into $venv_name.
 # Usage: cmake_install WHAT SOURCE_DIR BUILD_DIR LOG [EXTRA_CMAKE_ARGS...]
 cmake_install() {
   local what=$1 source=$2 build=$3 log=$4
@@ -152,5 +163,5 @@ echo "setup: installing repehand_ros from the source tree"
 [ -x "$venv/lib/repehand_ros/hands_node" ] \
   || fail "the environment was built but $venv/lib/repehand_ros/hands_node is missing"
 echo "$stamp" >"$stamp_file"
-echo "setup: .venv is ready"
+echo "setup: $venv_name is ready"
 fetch_footage

@@ -58,4 +58,67 @@ def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.d
     return torch.device("cuda", index)
 
 
-__all__ = ["DEVICE_CHOICES", "DeviceError", "check_device_name", "resolve_device"]
+_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
+_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76
+
+
+def cuda_device_identity(index: int = 0) -> str:
+    """GPU `index`'s name and compute capability, e.g. "NVIDIA H200 sm_90": what a TensorRT
+    engine is built for, and all that tells one GPU model from another.
+
+    From PyTorch when it sees the GPU, otherwise from the CUDA driver itself
+    (libcuda: a PyTorch without CUDA beside ONNX Runtime's GPU build); DeviceError
+    when neither can say.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if not 0 <= index < count:
+            raise DeviceError(f"GPU {index}: there are {count} CUDA devices here")
+        major, minor = torch.cuda.get_device_capability(index)
+        return f"{torch.cuda.get_device_name(index)} sm_{major}{minor}"
+    return _driver_device_identity(index)
+
+
+def _driver_device_identity(index: int) -> str:
+    """`cuda_device_identity` from the CUDA driver API (cuInit, cuDeviceGet, cuDeviceGetName,
+    cuDeviceGetAttribute), through ctypes."""
+    import ctypes
+
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError as error:
+        raise DeviceError("no CUDA driver here (libcuda.so.1): cannot tell which GPU") from error
+    device = ctypes.c_int()
+    name = ctypes.create_string_buffer(256)
+    major, minor = ctypes.c_int(), ctypes.c_int()
+    calls = (
+        ("cuInit", (0,)),
+        ("cuDeviceGet", (ctypes.byref(device), index)),
+        ("cuDeviceGetName", (name, len(name), device)),
+        (
+            "cuDeviceGetAttribute",
+            (ctypes.byref(major), _CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+        ),
+        (
+            "cuDeviceGetAttribute",
+            (ctypes.byref(minor), _CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
+        ),
+    )
+    for function, arguments in calls:
+        status = getattr(driver, function)(*arguments)
+        if status != 0:
+            raise DeviceError(
+                f"the CUDA driver's {function} failed (error {status}) for GPU {index}"
+            )
+    return f"{name.value.decode(errors='replace')} sm_{major.value}{minor.value}"
+
+
+__all__ = [
+    "DEVICE_CHOICES",
+    "DeviceError",
+    "check_device_name",
+    "cuda_device_identity",
+    "resolve_device",
+]

@@ -1,5 +1,11 @@
 """ONNX export of the RepeHand network, with a dynamic batch size, and TensorRT engines.
 
+Every export is checked against PyTorch before it is kept: the ONNX file in
+ONNX Runtime on the raw outputs (`check_onnx`), a TensorRT engine in
+millimetres on the MANO joints it leads to (`repehand_ros.pipeline.backends.
+check_engine`, where MANO is at hand), since fp16 and TensorRT's own kernels
+move raw outputs by amounts that mean nothing alone.
+
 The input size is the network's own (a checkpoint's architecture): the file's
 input is (batch, 3, S, S) with S fixed, and whoever runs the file reads S from
 it (`onnx_input_size`), so nothing downstream assumes 224.
@@ -7,11 +13,14 @@ it (`onnx_input_size`), so nothing downstream assumes 224.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 INPUT_NAME = "images"
 DEFAULT_OPSET = 17
+DECOMPOSED_LAYER_NORM_OPSET = 16
+"""The opset that writes layer normalisation as ReduceMean, Pow, ... (LayerNormalization came
+in 17): ONNX Runtime's TensorRT provider keeps exactly that Pow + ReduceMean in fp32 in fp16
+engines (`trt_layer_norm_fp32_fallback`), and does not reach a LayerNormalization node."""
 
 
 class _FlatOutputs(nn.Module):
@@ -134,9 +147,14 @@ class ExportCheckError(RuntimeError):
     """An exported network that does not reproduce PyTorch's outputs."""
 
 
+def check_images(input_size: int, batch: int = 2) -> torch.Tensor:
+    """The random crops (seeded, uniform in [0, 1]) every export is checked on."""
+    size = input_size
+    return torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
 def _check_images(network: RepeHandNet) -> torch.Tensor:
-    size = network.input_size
-    return torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    return check_images(network.input_size)
 
 
 def _reference_outputs(network: RepeHandNet, images: torch.Tensor) -> dict[str, np.ndarray]:
@@ -144,6 +162,11 @@ def _reference_outputs(network: RepeHandNet, images: torch.Tensor) -> dict[str, 
     with _eval_mode_restored(network), torch.no_grad():
         named = network(images.to(device), validate=False).to_named()
     return {name: value.detach().float().cpu().numpy() for name, value in named.items()}
+
+
+def reference_outputs(network: RepeHandNet, images: torch.Tensor) -> dict[str, np.ndarray]:
+    """The network's outputs for `images` on its own device, in float32 numpy arrays."""
+    return _reference_outputs(network, images)
 
 
 def _compare(got: dict[str, np.ndarray], want: dict[str, np.ndarray], what: str, atol: float):
@@ -173,12 +196,44 @@ def check_onnx(network: RepeHandNet, path: str | Path, atol: float = 1e-3) -> fl
     return _compare(got, _reference_outputs(network, images), "the ONNX export", atol)
 
 
-def build_tensorrt_engine(
-    onnx_path: str | Path, engine_path: str | Path, fp16: bool = False, max_batch: int = 2
-) -> Path:
-    """A TensorRT engine from the ONNX file (dynamic batch 1..max_batch, the file's crop
-    size), for a Jetson.
+FP32_LAYER_TYPES: tuple[str, ...] = ("NORMALIZATION", "SOFTMAX", "REDUCE")
+"""TensorRT layer types an fp16 engine keeps in fp32: layer normalisation and softmax (sums
+of exponentials and squares overflow 16 bits), and reductions (means, L2 norms of the
+rotation vectors); they are a small share of the network's time."""
 
+
+def _keep_in_fp32(network, trt) -> int:
+    """Asks for fp32 on every layer of FP32_LAYER_TYPES with floating-point outputs; returns
+    how many. Binding only with BuilderFlag.OBEY_PRECISION_CONSTRAINTS."""
+    kinds = {
+        getattr(trt.LayerType, name) for name in FP32_LAYER_TYPES if hasattr(trt.LayerType, name)
+    }
+    floats = (trt.float32, trt.float16)
+    kept = 0
+    for index in range(network.num_layers):
+        layer = network.get_layer(index)
+        if layer.type not in kinds:
+            continue
+        if not all(layer.get_output(i).dtype in floats for i in range(layer.num_outputs)):
+            continue
+        layer.precision = trt.float32
+        for output in range(layer.num_outputs):
+            layer.set_output_type(output, trt.float32)
+        kept += 1
+    return kept
+
+
+def build_tensorrt_engine(
+    onnx_path: str | Path,
+    engine_path: str | Path,
+    fp16: bool = False,
+    batches: tuple[int, int] = (1, 2),
+    workspace_bytes: int = 1 << 30,
+) -> float:
+    """A TensorRT engine from the ONNX file (dynamic batch of batches[0]..batches[1] crops, the
+    file's crop size), for this GPU and TensorRT version; returns the build's seconds.
+
+    fp16 engines keep FP32_LAYER_TYPES in fp32 (per-layer precision, obeyed).
     Needs the `tensorrt` Python package and a CUDA GPU (NVIDIA's JetPack has both).
     """
     try:
@@ -188,50 +243,87 @@ def build_tensorrt_engine(
             "TensorRT engines need the tensorrt Python package (JetPack on a Jetson, or "
             "pip install tensorrt on a CUDA machine); the ONNX file works with ONNX Runtime"
         ) from error
+    if fp16 and not hasattr(trt.BuilderFlag, "FP16"):
+        raise ExportCheckError(
+            f"TensorRT {trt.__version__} builds only strongly typed networks (no fp16 builder "
+            "flag): an fp16 engine would need an fp16 ONNX file. Build an fp32 engine (no "
+            "--fp16), or use TensorRT 10 (JetPack 6 and 7)"
+        )
+    started = time.perf_counter()
     logger_trt = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger_trt)
-    network = builder.create_network(0)
+    flags = 0
+    if int(trt.__version__.split(".")[0]) < 10:
+        # TensorRT 8 (JetPack 6.0) parses ONNX only into explicit-batch networks; 10 has no other.
+        flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger_trt)
     if not parser.parse(Path(onnx_path).read_bytes()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ExportCheckError(f"TensorRT cannot parse {onnx_path}: {errors}")
     config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        kept = _keep_in_fp32(network, trt)
+        logger.info("fp16 engine: %d normalisation, softmax and reduction layers in fp32", kept)
     profile = builder.create_optimization_profile()
     try:
         size = input_size_of_shape(tuple(network.get_input(0).shape), str(onnx_path))
     except ValueError as error:
         raise ExportCheckError(str(error)) from error
     shape = (3, size, size)
-    profile.set_shape(INPUT_NAME, (1, *shape), (1, *shape), (max_batch, *shape))
+    low, high = batches
+    profile.set_shape(INPUT_NAME, (low, *shape), (low, *shape), (high, *shape))
     config.add_optimization_profile(profile)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ExportCheckError("TensorRT could not build an engine (see its log above)")
     Path(engine_path).write_bytes(bytes(serialized))
-    return Path(engine_path)
+    seconds = time.perf_counter() - started
+    logger.info("TensorRT built %s in %.1f s", engine_path, seconds)
+    return seconds
 
 
-def check_tensorrt_engine(network: RepeHandNet, engine_path: str | Path, atol: float) -> float:
-    """Runs the engine on the GPU against PyTorch on the same random crops (see check_onnx)."""
-    import tensorrt as trt
+ENGINE_RECORD_FORMAT = 1
 
-    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-    engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
-    context = engine.create_execution_context()
-    images = _check_images(network)
-    device_images = images.cuda().contiguous()
-    context.set_input_shape(INPUT_NAME, tuple(device_images.shape))
-    context.set_tensor_address(INPUT_NAME, device_images.data_ptr())
-    outputs = {}
-    for name in OUTPUT_NAMES:
-        buffer = torch.empty(tuple(context.get_tensor_shape(name)), device="cuda")
-        context.set_tensor_address(name, buffer.data_ptr())
-        outputs[name] = buffer
-    stream = torch.cuda.current_stream()
-    if not context.execute_async_v3(stream.cuda_stream):
-        raise ExportCheckError("the TensorRT engine failed to run")
-    stream.synchronize()
-    got = {name: value.float().cpu().numpy() for name, value in outputs.items()}
-    return _compare(got, _reference_outputs(network, images), "the TensorRT engine", atol)
+
+def engine_record_path(engine_path: str | Path) -> Path:
+    """Where an engine's check record lies: beside it, ENGINE.json."""
+    engine_path = Path(engine_path)
+    return engine_path.with_name(engine_path.name + ".json")
+
+
+def read_engine_record(engine_path: str | Path) -> dict[str, Any] | None:
+    """The check record of an engine (what built it, for which GPU, its check), or None."""
+    path = engine_record_path(engine_path)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ExportCheckError(f"{path} is not an engine's check record: {error}") from error
+    if not isinstance(record, dict) or record.get("format") != ENGINE_RECORD_FORMAT:
+        raise ExportCheckError(
+            f"{path} is not an engine's check record (format {ENGINE_RECORD_FORMAT})"
+        )
+    if not record.get("check", {}).get("passed"):
+        raise ExportCheckError(f"{path} records an engine that did not pass its check")
+    return record
+
+
+def engine_record(
+    check: dict[str, Any], tensorrt: str, gpu: str, fp16: bool, variant: str, build_s: float
+) -> dict[str, Any]:
+    """The record written beside an engine that passed `check` (a check's `to_dict()`: see
+    `repehand_ros.pipeline.backends.check_engine`)."""
+    return {
+        "format": ENGINE_RECORD_FORMAT,
+        "tensorrt": tensorrt,
+        "gpu": gpu,
+        "fp16": fp16,
+        "variant": variant,
+        "build_s": build_s,
+        "check": check,
+    }

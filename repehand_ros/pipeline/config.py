@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from repehand_ros.detection import DetectionConfig
+from repehand_ros.geometry.depth_fusion import DepthFusionSettings
 from repehand_ros.model.variants import check_input_size, get_variant
 from repehand_ros.pipeline.smoothing import SmoothingConfig, check_smoothing
 
@@ -20,6 +22,17 @@ BACKENDS: tuple[str, ...] = (AUTO_BACKEND, *NETWORK_BACKENDS, KEYPOINT_BACKEND)
 """Every value `ReconstructorConfig.backend` (and the commands' --backend) takes."""
 
 DEFAULT_CACHE_DIR = Path("~/.cache/repehand_ros").expanduser()
+
+DEFAULT_DEPTH_HOLD_S = 0.5
+"""How long a hand's last correction from depth is applied again while the fit falls back,
+seconds: a few frames of flicker (a hand passing an edge, a frame without depth) do not
+make the hand jump, and the hand is no longer where it was after half a second of moving."""
+
+
+def check_depth_hold(hold_s: float) -> None:
+    """ValueError unless `hold_s` (seconds) is a number >= 0."""
+    if not (isinstance(hold_s, int | float) and math.isfinite(hold_s) and hold_s >= 0):
+        raise ValueError(f"depth_hold_s must be a number of seconds >= 0, got {hold_s!r}")
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,14 @@ class ReconstructorConfig:
     checkpoint, variant, device, fp16 and onnx_file are then unused); "auto": the pipeline
     chooses (`repehand_ros.pipeline.choice.choose_backend`)."""
     fp16: bool = False
-    """Half precision, PyTorch on CUDA only."""
+    """Half precision: PyTorch on CUDA (autocast), or ONNX Runtime's TensorRT provider (an fp16
+    engine, layer normalisation kept in fp32). A serialized engine's precision is its own."""
+    cuda_graphs: bool = False
+    """PyTorch on CUDA: replay the network as captured CUDA graphs (one per batch size). Off by
+    default: whether it pays depends on the GPU and CPU (bench/gpu_check.sh measures it)."""
+    torch_compile: bool = False
+    """PyTorch: run the network through torch.compile, compiled for batches of 1 and 2 crops
+    when the backend is made (minutes). Off by default, as cuda_graphs."""
     onnx_file: Path | None = None
     """An exported network for the ONNX Runtime backends; None: export once into cache_dir."""
     cache_dir: Path = DEFAULT_CACHE_DIR
@@ -57,8 +77,14 @@ class ReconstructorConfig:
     """Hands below this confidence are reported invalid."""
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    depth_fusion: DepthFusionSettings = field(default_factory=DepthFusionSettings)
+    """How a registered depth image, when `reconstruct` is given one, corrects the hands."""
+    depth_hold_s: float = DEFAULT_DEPTH_HOLD_S
+    """Seconds a hand's last correction from depth is applied again on frames where the fit
+    falls back (0: never); see pipeline.depth_hands."""
 
     def __post_init__(self) -> None:
+        check_depth_hold(self.depth_hold_s)
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
@@ -76,10 +102,10 @@ class ReconstructorConfig:
 @dataclass(frozen=True)
 class LiveSettings:
     """The part of a ReconstructorConfig that a running HandReconstructor changes between
-    frames (`HandReconstructor.update_live_settings`): thresholds, tracking, mirroring and
-    smoothing. The rest (files, backend, device, which finder runs) is chosen when the
-    reconstructor is built and needs a new one. Checked when made: ValueError names a
-    setting out of its range."""
+    frames (`HandReconstructor.update_live_settings`): thresholds, tracking, mirroring,
+    smoothing and depth fusion. The rest (files, backend, device, which finder runs) is
+    chosen when the reconstructor is built and needs a new one. Checked when made:
+    ValueError names a setting out of its range."""
 
     min_confidence: float = 0.3
     """Hands below this confidence are reported invalid."""
@@ -92,8 +118,13 @@ class LiveSettings:
     """DetectionConfig.redetect_interval."""
     min_detection_confidence: float = 0.5
     """DetectionConfig.min_detection_confidence: the detector's threshold."""
+    depth_fusion: DepthFusionSettings = field(default_factory=DepthFusionSettings)
+    """ReconstructorConfig.depth_fusion."""
+    depth_hold_s: float = DEFAULT_DEPTH_HOLD_S
+    """ReconstructorConfig.depth_hold_s."""
 
     def __post_init__(self) -> None:
+        check_depth_hold(self.depth_hold_s)
         for name in ("min_confidence", "min_detection_confidence"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -113,6 +144,8 @@ class LiveSettings:
             tracking=detection.tracking,
             redetect_interval=detection.redetect_interval,
             min_detection_confidence=detection.min_detection_confidence,
+            depth_fusion=config.depth_fusion,
+            depth_hold_s=config.depth_hold_s,
         )
 
     def applied_to(self, config: ReconstructorConfig) -> ReconstructorConfig:
@@ -121,6 +154,8 @@ class LiveSettings:
             config,
             min_confidence=self.min_confidence,
             smoothing=self.smoothing,
+            depth_fusion=self.depth_fusion,
+            depth_hold_s=self.depth_hold_s,
             detection=dataclasses.replace(
                 config.detection,
                 mirrored=self.mirrored,

@@ -7,11 +7,14 @@ call. A frame flows one way through it:
           -> the backend: RepeHand (crops, network, MANO, placement;
              pipeline.repehand_hands) or MediaPipe's metric landmarks
              (pipeline.keypoint_hands), chosen once by pipeline.choice
+          -> with a registered depth image: the meshes fitted to it
+             (pipeline.depth_hands)
           -> smoothing -> TwoHandResult
 
 and the hands' 2D keypoints go back to the tracker for the next frame. Both
 backends give the same result type and say what they give: `faces` is the
-mesh's triangles for RepeHand and None for the keypoints (joints only).
+mesh's triangles for RepeHand and None for the keypoints (joints only, so
+depth is not used).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from repehand_ros.hands import HandSide
 from repehand_ros.pipeline.backends import NetworkBackend, create_network_backend
 from repehand_ros.pipeline.choice import BackendChoice, choose_backend, explain_fallback
 from repehand_ros.pipeline.config import KEYPOINT_BACKEND, LiveSettings, ReconstructorConfig
+from repehand_ros.pipeline.depth_hands import DepthHands
 from repehand_ros.pipeline.keypoint_hands import (
     KeypointHands,
     keypoint_detection,
@@ -121,6 +125,7 @@ class HandReconstructor(Closeable):
             self.backend = backend if backend is not None else create_network_backend(config)
             self.model = RepeHandHands(self.backend, self.mano, config.min_confidence)
             self.locator = locator if locator is not None else create_hand_locator(config.detection)
+        self.depth_hands = DepthHands(self.model.faces, config.depth_fusion, config.depth_hold_s)
         self.smoother = TwoHandSmoother(config.smoothing)
         self._warned_default_camera = False
 
@@ -146,7 +151,12 @@ class HandReconstructor(Closeable):
         return self.model.name
 
     def reconstruct(
-        self, image: np.ndarray, camera: PinholeCamera | None, timestamp: float
+        self,
+        image: np.ndarray,
+        camera: PinholeCamera | None,
+        timestamp: float,
+        depth: np.ndarray | None = None,
+        depth_camera: PinholeCamera | None = None,
     ) -> TwoHandResult:
         """Both hands in `image` (H x W x 3 uint8 RGB) taken by `camera` at `timestamp` seconds.
 
@@ -154,6 +164,17 @@ class HandReconstructor(Closeable):
         then only as right as that guess). Raises ValueError for an image or
         camera that cannot be used; a hand that is not found comes back with
         valid False and the reason.
+
+        `depth`: this image's depth, registered (aligned) to the colour camera:
+        (H, W) float metres along the optical axis, NaN (or 0) where there is no
+        measurement (`repehand_ros.io.depth` decodes the ROS encodings). It may
+        have another resolution of the same picture, or its own intrinsics
+        (`depth_camera`, in the colour camera's frame). Each valid hand with a
+        mesh is then fitted to it (see pipeline.depth_hands), and its
+        `placement` says whether depth placed it. A depth image that cannot be
+        used does not cost the frame: the hands stay monocular and
+        `depth_problem` says why. Without a mesh (the keypoint backend) depth
+        is ignored.
         """
         start = time.perf_counter()
         image = check_rgb_image(image)
@@ -161,14 +182,19 @@ class HandReconstructor(Closeable):
         detections = {hand.side: hand for hand in self.locator.locate(image, timestamp)}
         detected = time.perf_counter()
         result = self.model.hands(image, detections, camera)
+        placed = time.perf_counter()
+        result = self.depth_hands.apply(result, camera, timestamp, depth, depth_camera)
+        fitted = time.perf_counter()
         self._feed_back(result, timestamp)
         result = self.smoother(result, timestamp, camera)
         finished = time.perf_counter()
+        depth_ms = 1e3 * (fitted - placed)
         result.times = StageTimes(
             detection_ms=1e3 * (detected - start),
             network_ms=result.times.network_ms,
-            mano_ms=1e3 * (finished - detected) - result.times.network_ms,
+            mano_ms=1e3 * (finished - detected) - result.times.network_ms - depth_ms,
             total_ms=1e3 * (finished - start),
+            depth_ms=depth_ms,
         )
         return result
 
@@ -214,9 +240,10 @@ class HandReconstructor(Closeable):
         cut-offs keep the filters' state (the hands do not jump), switching
         smoothing on or off restarts it; tracking settings keep the tracks; a
         new detector threshold rebuilds MediaPipe's graph (the model files stay
-        loaded). A change of `mirrored` swaps which hand is which, so tracking
-        and smoothing start afresh. The keypoint backend detects on every frame
-        whatever `tracking` says.
+        loaded); depth fusion settings apply to the next fit (a held correction of
+        another fusion mode is dropped). A change of `mirrored` swaps which hand is
+        which, so tracking and smoothing start afresh. The keypoint backend detects
+        on every frame whatever `tracking` says.
         """
         config = settings.applied_to(self.config)
         detection = self._locator_detection(config.detection)
@@ -224,6 +251,8 @@ class HandReconstructor(Closeable):
         if detection != self._locator_detection(old.detection):
             self.locator.apply_settings(detection)
         self.model.min_confidence = config.min_confidence
+        self.depth_hands.settings = config.depth_fusion
+        self.depth_hands.hold_s = config.depth_hold_s
         if config.smoothing != old.smoothing:
             self.smoother.reconfigure(config.smoothing)
         self.config = config
@@ -237,10 +266,12 @@ class HandReconstructor(Closeable):
         return detection
 
     def reset(self) -> None:
-        """Forget tracking and smoothing state (a new video, a camera switch)."""
+        """Forget tracking, smoothing and held depth corrections (a new video, a camera
+        switch)."""
         for side in HandSide:
             self.locator.lose(side)
         self.smoother.reset()
+        self.depth_hands.reset()
         self.model.reset()
 
     def close(self) -> None:

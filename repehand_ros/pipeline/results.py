@@ -8,11 +8,14 @@ frame of the camera that took the image (x right, y down, z forward).
 
 from __future__ import annotations
 
+import enum
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from repehand_ros.geometry.boxes import Box
+from repehand_ros.geometry.depth_fusion import DepthFit
 from repehand_ros.hands import NUM_JOINTS, HandSide
 
 MIN_HAND_DEPTH_M = 0.1
@@ -23,6 +26,38 @@ NUM_VERTICES = 778
 NUM_FACES = 1538
 MANO_POSE_SIZE = 48
 MANO_SHAPE_SIZE = 10
+
+
+class Placement(str, enum.Enum):
+    """Where a hand's distance from the camera (and so its size) comes from."""
+
+    MONOCULAR = "monocular"
+    """The image alone: the hand's size in pixels against the size the network predicts
+    for it in metres (`geometry.placement`); a hand of another size is placed
+    proportionally too far or too near."""
+    DEPTH = "depth"
+    """This frame's registered depth image corrected it (`geometry.depth_fusion`)."""
+    DEPTH_HELD = "depth-held"
+    """This frame's depth could not correct it (none in time, or the fit fell back), so a
+    recent frame's correction is applied again: a flicker of the fit does not make the
+    hand jump by centimetres (`ReconstructorConfig.depth_hold_s`)."""
+
+
+class DepthStatus(str, enum.Enum):
+    """What became of depth for one frame (TwoHandMesh.depth_status)."""
+
+    OFF = "off"
+    """No depth image was given (none configured), or the backend has no mesh to fit."""
+    USED = "used"
+    """A depth image was given with the frame and fitted to every valid hand with a mesh."""
+    UNMATCHED = "unmatched"
+    """Depth is configured and arriving, but no depth image's stamp is near this frame's
+    (set by whoever pairs the images: the node, `repehand replay`)."""
+    STALE = "stale"
+    """Depth is configured but none has arrived recently (or ever)."""
+    REFUSED = "refused"
+    """The depth image of this frame could not be used (encoding, size): see
+    TwoHandResult.depth_problem."""
 
 
 def _zeros(*shape: int) -> np.ndarray:
@@ -65,9 +100,29 @@ class HandResult:
     """The hand's box in the source image, pixels; None when not found."""
     reason: str = ""
     """Why the hand is not valid ("not detected", "implausible result", ...); empty if valid."""
+    placement: Placement = Placement.MONOCULAR
+    """Where the hand's distance comes from; MONOCULAR for a hand that is not valid."""
+    depth_scale: float = 1.0
+    """The factor about the camera centre applied to the monocular hand (joints, vertices,
+    wrist): its size relative to MANO's hand of `mano_shape`. 1 when monocular, or in
+    fusion mode "translate"."""
+    depth_shift_m: float = 0.0
+    """How much farther (negative: nearer) the hand's centre is than the monocular
+    placement put it, metres; 0 when monocular."""
+    depth_fit: DepthFit | None = None
+    """This frame's fit of the hand to its depth image (pixel counts, residual, and why it
+    fell back when `fused` is false); None when no depth was fitted to this hand (none
+    given, no mesh, not valid). For a DEPTH_HELD hand it is the fit that failed."""
 
     def __post_init__(self) -> None:
         self.side = HandSide(self.side)
+        self.placement = Placement(self.placement)
+        self.depth_scale = float(self.depth_scale)
+        self.depth_shift_m = float(self.depth_shift_m)
+        if not (math.isfinite(self.depth_scale) and self.depth_scale > 0):
+            raise ValueError(f"depth_scale must be a positive number, got {self.depth_scale}")
+        if not math.isfinite(self.depth_shift_m):
+            raise ValueError(f"depth_shift_m must be finite, got {self.depth_shift_m}")
         self.valid = bool(self.valid)
         self.confidence = float(self.confidence)
         self.side_confidence = float(self.side_confidence)
@@ -108,7 +163,10 @@ class StageTimes:
     detection_ms: float = 0.0
     network_ms: float = 0.0
     mano_ms: float = 0.0
+    """MANO, placement and smoothing: everything after the network but the depth."""
     total_ms: float = 0.0
+    depth_ms: float = 0.0
+    """Fitting the hands to the depth image (0 without one); part of total_ms."""
 
 
 @dataclass
@@ -124,8 +182,14 @@ class TwoHandResult:
     backend: str = ""
     """Which model produced this, e.g. "repehand-5m/torch-cpu" or "mediapipe-keypoints"."""
     times: StageTimes = field(default_factory=StageTimes)
+    depth_status: DepthStatus = DepthStatus.OFF
+    """What became of depth for this frame; each hand's `placement` says what it made of it."""
+    depth_problem: str = ""
+    """Why the depth image given with this frame could not be used at all (its type, its
+    size against the camera's); empty when it was used or none was given."""
 
     def __post_init__(self) -> None:
+        self.depth_status = DepthStatus(self.depth_status)
         if self.right.side is not HandSide.RIGHT or self.left.side is not HandSide.LEFT:
             raise ValueError("TwoHandResult: `right` must be the right hand and `left` the left")
         self.relative_translation = _as_float32(

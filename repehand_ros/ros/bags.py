@@ -18,7 +18,7 @@ import importlib
 import logging
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,24 @@ def is_bag(path: Path) -> bool:
     return path.suffix in {".mcap", ".db3"} and (path.parent / "metadata.yaml").is_file()
 
 
+AUTO_DEPTH = "auto"
+"""`camera_frames(depth_topic=...)`: the bag's aligned depth topic, if it has exactly one."""
+ALIGNED_DEPTH_NAMES: tuple[str, ...] = ("aligned_depth_to_color", "depth_registered")
+"""Parts of the names of depth image topics registered to a colour camera: RealSense's
+`aligned_depth_to_color/image_raw`, image_proc's and OpenNI's `depth_registered/image_raw`."""
+
+
+@dataclass
+class BagDepth:
+    """One recorded depth image (sensor_msgs/Image), with its own CameraInfo when the bag has
+    one beside it."""
+
+    image: Any
+    camera_info: Any = None
+    """The rclpy CameraInfo recorded last before it on the depth topic's camera_info, or None
+    (the colour camera's intrinsics then)."""
+
+
 @dataclass
 class BagFrame:
     """One recorded camera image, with the time to wait before the next at the recorded pace."""
@@ -187,6 +205,45 @@ class BagFrame:
     """The image's header stamp."""
     period_s: float
     """Log time until the next image, within [0, 1] s (a gap in a recording is not waited out)."""
+    depth: list[BagDepth] = field(default_factory=list)
+    """The depth images logged after this image and before the next one, in log order (the
+    first frame also gets those logged before it): what a live subscriber has received by
+    the time the next image comes."""
+
+
+_Recorded = tuple[Any, Any, int, list[BagDepth]]
+"""An image as read: the message, its CameraInfo, its log time, the depth images after it."""
+
+
+def _is_depth_topic(topic: str) -> bool:
+    return any("depth" in part for part in topic.split("/"))
+
+
+def depth_topics(path: Path | str, depth_topic: str = AUTO_DEPTH) -> tuple[str | None, str | None]:
+    """The depth image topic `camera_frames` reads from the bag at `path`, and its CameraInfo
+    topic (its sibling `camera_info`, if recorded): `depth_topic` itself, checked; with
+    AUTO_DEPTH the one aligned depth topic (ALIGNED_DEPTH_NAMES) the bag has, or none when it
+    has none or several; "" none. SourceError for a named topic that is not an Image topic."""
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    topics = topic_types(folder)
+    if not depth_topic:
+        return None, None
+    if depth_topic == AUTO_DEPTH:
+        aligned = sorted(
+            t
+            for t, kind in topics.items()
+            if kind == IMAGE and any(name in t for name in ALIGNED_DEPTH_NAMES)
+        )
+        if len(aligned) > 1:
+            logger.warning("%s has aligned depth topics %s; using none", folder, aligned)
+        if len(aligned) != 1:
+            return None, None
+        depth_topic = aligned[0]
+    elif topics.get(depth_topic) != IMAGE:
+        images = sorted(t for t, kind in topics.items() if kind == IMAGE)
+        raise SourceError(f"the bag {folder} has no Image topic {depth_topic}; it has {images}")
+    info = f"{depth_topic.rsplit('/', 1)[0]}/camera_info"
+    return depth_topic, info if topics.get(info) == CAMERA_INFO else None
 
 
 def camera_frames(
@@ -195,45 +252,65 @@ def camera_frames(
     skip: int = 0,
     limit: int | None = None,
     last_period_s: float = 1 / 30,
+    depth_topic: str = "",
 ) -> Iterator[BagFrame]:
-    """The images of a bag's image topic (Image or CompressedImage; `topic`, or the first by
-    name) with their camera's CameraInfo: IMAGE_TOPIC's sibling camera_info, or the bag's
-    only CameraInfo topic. SourceError for a bag without that image topic."""
+    """The images of a bag's image topic (Image or CompressedImage; `topic`, or else the
+    first by name that is no depth topic) with their camera's CameraInfo: IMAGE_TOPIC's
+    sibling camera_info, or the bag's only CameraInfo topic; and with `depth_topic` (see
+    `depth_topics`: "" none, AUTO_DEPTH an aligned one the bag has) the depth images
+    recorded after each. SourceError for a bag without that image topic."""
     from rclpy.serialization import deserialize_message
-    from sensor_msgs.msg import CameraInfo
+    from sensor_msgs.msg import CameraInfo, Image
 
     folder = Path(path) if Path(path).is_dir() else Path(path).parent
     topics = topic_types(folder)
     images = sorted(t for t, kind in topics.items() if kind in (IMAGE, COMPRESSED_IMAGE))
     if not images:
         raise SourceError(f"the bag {folder} has no Image or CompressedImage topic")
-    chosen = topic or images[0]
+    colour = [t for t in images if not _is_depth_topic(t)] or images
+    chosen = topic or colour[0]
     if chosen not in images:
         raise SourceError(f"the bag {folder} has no image topic {chosen}; it has {images}")
-    if len(images) > 1 and topic is None:
+    if len(colour) > 1 and topic is None:
         logger.warning("%s has image topics %s; playing %s", folder, images, chosen)
+    depth, depth_info_topic = depth_topics(folder, depth_topic)
+    if depth == chosen:
+        depth, depth_info_topic = None, None
     infos = sorted(t for t, kind in topics.items() if kind == CAMERA_INFO)
     base = chosen.removesuffix("/compressed").rsplit("/", 1)[0]
     info_topic = f"{base}/camera_info" if f"{base}/camera_info" in infos else None
-    if info_topic is None and len(infos) == 1:
-        info_topic = infos[0]
+    if info_topic is None and len(set(infos) - {depth_info_topic}) == 1:
+        (info_topic,) = set(infos) - {depth_info_topic}
     image_class = message_class(topics[chosen])
 
-    def messages() -> Iterator[tuple[Any, Any, int]]:
-        info = None
-        wanted = {chosen} | ({info_topic} if info_topic else set())
+    def messages() -> Iterator[_Recorded]:
+        info = depth_info = None
+        current: _Recorded | None = None
+        early: list[BagDepth] = []
+        wanted = {t for t in (chosen, info_topic, depth, depth_info_topic) if t}
         for name, _, logged, data in read_messages(folder, topics=wanted):
             if name == info_topic:
                 info = deserialize_message(data, CameraInfo)
+            elif name == depth_info_topic:
+                depth_info = deserialize_message(data, CameraInfo)
+            elif name == depth:
+                recorded = BagDepth(deserialize_message(data, Image), depth_info)
+                (current[3] if current is not None else early).append(recorded)
             else:
-                yield deserialize_message(data, image_class), info, logged
+                if current is not None:
+                    yield current
+                current = (deserialize_message(data, image_class), info, logged, early)
+                early = []
+        if current is not None:
+            yield current
 
-    def frame(item: tuple[Any, Any, int], next_logged: int) -> BagFrame:
-        image, info, logged = item
+    def frame(item: _Recorded, next_logged: int) -> BagFrame:
+        image, info, logged, depths = item
         stamp = image.header.stamp.sec * 1_000_000_000 + image.header.stamp.nanosec
-        return BagFrame(image, info, stamp, min(max((next_logged - logged) * 1e-9, 0.0), 1.0))
+        period = min(max((next_logged - logged) * 1e-9, 0.0), 1.0)
+        return BagFrame(image, info, stamp, period, depths)
 
-    previous: tuple[Any, Any, int] | None = None
+    previous: _Recorded | None = None
     for current in window(messages(), skip, limit):
         if previous is not None:
             yield frame(previous, current[2])

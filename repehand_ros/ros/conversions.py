@@ -7,6 +7,7 @@ source image's header (stamp and optical frame) into every TwoHandMesh.
 from __future__ import annotations
 
 import array
+from typing import TypeVar
 
 import numpy as np
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
@@ -16,7 +17,40 @@ from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.rotations import matrix_from_quaternion, quaternion_from_matrix
 from repehand_ros.hands import HandSide
 from repehand_ros.msg import HandMesh, ImageBox, TwoHandMesh
-from repehand_ros.pipeline.results import NUM_VERTICES, HandResult, StageTimes, TwoHandResult
+from repehand_ros.pipeline.results import (
+    NUM_VERTICES,
+    DepthStatus,
+    HandResult,
+    Placement,
+    StageTimes,
+    TwoHandResult,
+)
+
+PLACEMENT_CODES: dict[Placement, int] = {
+    Placement.MONOCULAR: HandMesh.MONOCULAR,
+    Placement.DEPTH: HandMesh.DEPTH,
+    Placement.DEPTH_HELD: HandMesh.DEPTH_HELD,
+}
+"""HandMesh.placement of each Placement."""
+DEPTH_STATUS_CODES: dict[DepthStatus, int] = {
+    DepthStatus.OFF: TwoHandMesh.DEPTH_OFF,
+    DepthStatus.USED: TwoHandMesh.DEPTH_USED,
+    DepthStatus.UNMATCHED: TwoHandMesh.DEPTH_UNMATCHED,
+    DepthStatus.STALE: TwoHandMesh.DEPTH_STALE,
+    DepthStatus.REFUSED: TwoHandMesh.DEPTH_REFUSED,
+}
+"""TwoHandMesh.depth_status of each DepthStatus."""
+
+
+Code = TypeVar("Code", Placement, DepthStatus)
+
+
+def _decoded(codes: dict[Code, int], value: int, what: str) -> Code:
+    """The key of `codes` whose message constant is `value`; ValueError for another value."""
+    for key, code in codes.items():
+        if code == value:
+            return key
+    raise ValueError(f"{what} {value} is none of {sorted(codes.values())}")
 
 
 def _float32(value: float) -> float:
@@ -63,11 +97,15 @@ def hand_mesh_from_result(hand: HandResult, with_vertices: bool = True) -> HandM
     msg.mano_shape = hand.mano_shape.copy()
     msg.keypoints_2d = hand.keypoints_2d.reshape(-1).copy()
     msg.box = image_box_from_box(hand.box)
+    msg.placement = PLACEMENT_CODES[hand.placement]
+    msg.depth_scale = _float32(hand.depth_scale)
+    msg.depth_shift = _float32(hand.depth_shift_m)
     return msg
 
 
 def hand_result_from_mesh(msg: HandMesh) -> HandResult:
-    """The HandResult a HandMesh carries; raises ValueError on a malformed message."""
+    """The HandResult a HandMesh carries; raises ValueError on a malformed message. The
+    depth fit's details (`depth_fit`) are not in the message: None."""
     side = HandSide(msg.side)
     if not msg.valid:
         return HandResult(side=side)
@@ -97,6 +135,9 @@ def hand_result_from_mesh(msg: HandMesh) -> HandResult:
         mano_shape=np.asarray(msg.mano_shape),
         keypoints_2d=np.asarray(msg.keypoints_2d).reshape(-1, 2),
         box=box_from_image_box(msg.box),
+        placement=_decoded(PLACEMENT_CODES, msg.placement, f"{side.name.lower()} placement"),
+        depth_scale=msg.depth_scale,
+        depth_shift_m=msg.depth_shift,
     )
 
 
@@ -116,6 +157,8 @@ def two_hand_mesh_from_result(
         network_ms=_float32(result.times.network_ms),
         mano_ms=_float32(result.times.mano_ms),
         total_ms=_float32(result.times.total_ms),
+        depth_status=DEPTH_STATUS_CODES[result.depth_status],
+        depth_ms=_float32(result.times.depth_ms),
     )
 
 
@@ -134,5 +177,7 @@ def two_hand_result_from_mesh(msg: TwoHandMesh) -> TwoHandResult:
             network_ms=msg.network_ms,
             mano_ms=msg.mano_ms,
             total_ms=msg.total_ms,
+            depth_ms=msg.depth_ms,
         ),
+        depth_status=_decoded(DEPTH_STATUS_CODES, msg.depth_status, "depth_status"),
     )

@@ -1,11 +1,12 @@
-"""What the node reports on /diagnostics: rates, latency, drops, bad input, model state, and
-where the intrinsics come from."""
+"""What the node reports on /diagnostics: rates, latency, drops, bad input, model state,
+where the intrinsics come from, and what became of depth (depth_intake's values)."""
 
 from __future__ import annotations
 
 import collections
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,8 +121,10 @@ def diagnostic_array(
     level: int,
     message: str,
     stamp,
+    extra: Mapping[str, str] | None = None,
 ) -> DiagnosticArray:
-    """One DiagnosticStatus for the node, named after it, with every number as a key-value."""
+    """One DiagnosticStatus for the node, named after it, with every number as a key-value,
+    and the `extra` key-values (text) after them."""
     values = {**stats.summary(), "frames_dropped": float(dropped)}
     status = DiagnosticStatus(
         level=bytes([level]),
@@ -133,6 +136,7 @@ def diagnostic_array(
             KeyValue(key="model_state", value=model_state),
             KeyValue(key="intrinsics", value=intrinsics),
             KeyValue(key="device", value=device),
+            *(KeyValue(key=key, value=value) for key, value in (extra or {}).items()),
         ],
     )
     array = DiagnosticArray(status=[status])

@@ -2,7 +2,8 @@
 one after the other, each frame with the time to wait before the next.
 
 Files are read by `repehand_ros.io.frames`, bags by `repehand_ros.ros.bags`
-(their images and CameraInfo as recorded, with the recorded stamps and pace).
+(their images and CameraInfo as recorded, with the recorded stamps and pace, and, when
+asked, the depth images recorded with them).
 `repehand play` publishes these frames, `repehand showcase` reads them again
 to draw its video, and `repehand replay` reconstructs a bag's.
 """
@@ -50,6 +51,9 @@ class SourceFrame:
     """A bag's rclpy Image or CompressedImage, as recorded."""
     camera_info: Any = None
     """A bag's rclpy CameraInfo, the last one recorded before this image."""
+    depth: list[bags.BagDepth] = field(default_factory=list)
+    """A bag's depth images recorded after this image (before the next), with their
+    CameraInfo; empty for other sources, or without SourceOptions.depth_topic."""
     stamp_ns: int | None = None
     """The recorded stamp (bags); None: stamp with the time of publishing."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +87,9 @@ class SourceOptions:
     """At most this many frames of each video, folder or bag."""
     bag_topic: str | None = None
     """The bag's image topic, when it has several."""
+    depth_topic: str = ""
+    """A bag's depth image topic, read with its images: "" none, bags.AUTO_DEPTH the one
+    aligned depth topic it has (if any), or a topic."""
 
 
 def iter_frames(sources: Sequence[Path], options: SourceOptions) -> Iterator[SourceFrame]:
@@ -102,6 +109,7 @@ def iter_frames(sources: Sequence[Path], options: SourceOptions) -> Iterator[Sou
                 options.skip,
                 options.limit,
                 1.0 / (options.rate_hz or DEFAULT_FPS),
+                depth_topic=options.depth_topic,
             )
             for bag_frame in recorded:
                 yield SourceFrame(
@@ -110,6 +118,7 @@ def iter_frames(sources: Sequence[Path], options: SourceOptions) -> Iterator[Sou
                     bag_frame.period_s,
                     image=bag_frame.image,
                     camera_info=bag_frame.camera_info,
+                    depth=bag_frame.depth,
                     stamp_ns=bag_frame.stamp_ns,
                 )
                 index += 1

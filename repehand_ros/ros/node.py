@@ -1,8 +1,9 @@
-"""The ROS 2 node: camera images in; TwoHandMesh, joint TF frames, markers, diagnostics out.
+"""The ROS 2 node: camera images (and, optionally, aligned depth images) in; TwoHandMesh, joint
+TF frames, markers, diagnostics out.
 
 (Longer than most modules: it is one lifecycle node's states, subscriptions, work loop and
-diagnostics; every part that stands alone lives beside it: camera_intake, parameter_changes,
-parameters, conversions, markers, tf, diagnostics.)
+diagnostics; every part that stands alone lives beside it: camera_intake, depth_intake,
+parameter_changes, parameters, conversions, markers, tf, diagnostics.)
 
 Thin glue over the ROS-free HandReconstructor. A lifecycle node:
 configure checks the parameters and chooses the model: with backend "auto"
@@ -10,7 +11,9 @@ configure checks the parameters and chooses the model: with backend "auto"
 otherwise the keypoint backend (MediaPipe's landmarks: joints, no mesh),
 saying once which files would switch on RepeHand; an explicit RepeHand
 backend without its files stays unconfigured, saying what is missing.
-Activate loads the model (a deactivated node keeps it) and subscribes;
+Activate loads the model (a deactivated node keeps it) and subscribes (to a
+registered depth image too, when `depth_topic` names one and the model has a
+mesh to fit to it: see depth_intake);
 deactivate stops work and clears the markers; cleanup frees the model. Images
 are received on the executor's thread and processed, newest frame first, on
 the node's ModelThread, the one thread that also loads and frees the model
@@ -34,11 +37,19 @@ from typing import TYPE_CHECKING, Any
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.event_handler import (
-    QoSMessageLostInfo,
-    QoSRequestedIncompatibleQoSInfo,
-    SubscriptionEventCallbacks,
-)
+
+try:
+    from rclpy.event_handler import (
+        QoSMessageLostInfo,
+        QoSRequestedIncompatibleQoSInfo,
+        SubscriptionEventCallbacks,
+    )
+except ImportError:  # ROS 2 Humble: rclpy.event_handler came in Iron, as a rename
+    from rclpy.qos_event import (
+        QoSMessageLostInfo,
+        QoSRequestedIncompatibleQoSInfo,
+        SubscriptionEventCallbacks,
+    )
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecyclePublisher, State, TransitionCallbackReturn
 from rclpy.lifecycle import Node as LifecycleNode
@@ -64,6 +75,7 @@ from repehand_ros.ros import parameters
 from repehand_ros.ros.camera_info import sees_rectified
 from repehand_ros.ros.camera_intake import AdmittedImage, CameraIntake
 from repehand_ros.ros.conversions import two_hand_mesh_from_result
+from repehand_ros.ros.depth_intake import DepthIntake
 from repehand_ros.ros.diagnostics import NodeStats, diagnostic_array
 from repehand_ros.ros.faces import FACES_TOPIC, faces_message, latched_qos
 from repehand_ros.ros.image_conversion import (
@@ -126,6 +138,7 @@ class HandsNode(LifecycleNode):
             lambda text: self.get_logger().warning(text),
             lambda: self._parameter("uncalibrated_camera"),
         )
+        self.depth = DepthIntake(self.intake.warn_per_reason)
         self._image_topic_name = ""
         self.values: dict[str, Any] = {}
         self.model_thread = ModelThread("hands-model")
@@ -175,8 +188,10 @@ class HandsNode(LifecycleNode):
             return
         values = {**self.values, **changes}
         settings = parameters.live_settings(values)
+        pairing = parameters.pairing_settings(values)
         if self.reconstructor is not None:
             self.reconstructor.update_live_settings(settings)
+        self.depth.pairing.settings = pairing
         if between_frames and self.values["publish_markers"] and not values["publish_markers"]:
             # Deactivate has cleared them already otherwise.
             self.markers_publisher.publish(delete_all_markers(Header(stamp=self._now())))
@@ -222,6 +237,7 @@ class HandsNode(LifecycleNode):
             self._explain_fallback(choice)
         self.config = choice.applied_to(config)
         self.values = values
+        self.depth.pairing.settings = parameters.pairing_settings(values)
         self.hands_publisher = self.create_lifecycle_publisher(TwoHandMesh, "~/hands", RESULTS_QOS)
         # Faces describe a mesh: a backend without one (keypoints) has no topic for them.
         self.faces_publisher = (
@@ -271,16 +287,20 @@ class HandsNode(LifecycleNode):
         faces = reconstructor.faces
         if self.faces_publisher is not None and faces is not None:
             self.faces_publisher.publish(faces_message(*faces))
-        self._subscribe()
+        self._subscribe(reconstructor.gives_mesh, reconstructor.backend_name)
         self.mailbox.reopen()
         self._activated_at = time.monotonic()
         self._work_done = self.model_thread.start(self._work)
         crops = reconstructor.input_size
         network = reconstructor.backend_name + (f" on {crops} px crops" if crops else "")
         projection = "rectified (P)" if self.intake.rectified else "raw (K, D)"
+        depth = self.depth.disabled_reason
+        if self.depth.enabled:
+            intrinsics = self.depth.camera_info_topic or "the colour camera's intrinsics"
+            depth = f"on {self.depth.topic} ({intrinsics})"
         self.get_logger().info(
             f"active: {network}; images on {self._image_topic_name} ({projection}), "
-            f"CameraInfo on {self.intake.camera_info_topic}"
+            f"CameraInfo on {self.intake.camera_info_topic}; depth {depth}"
         )
         return result
 
@@ -344,7 +364,14 @@ class HandsNode(LifecycleNode):
         topic = self.resolve_topic_name(self.values["image_topic"])
         return f"{topic}/compressed" if self.values["image_transport"] == "compressed" else topic
 
-    def _subscribe(self) -> None:
+    def _subscribe(self, gives_mesh: bool, backend: str) -> None:
+        """The camera's subscriptions: images and CameraInfo, and the depth images (with
+        their own CameraInfo, if named) when a depth topic is set and the model has a mesh.
+
+        Depth comes from the same driver as the images, with the same QoS: sensor data
+        (best effort unless image_qos_reliability says reliable, keep the last
+        image_qos_depth). A late depth image is worth nothing, and the pairing keeps its
+        own short buffer of the ones that arrived."""
         reliability = self.values["image_qos_reliability"]
         qos = QoSProfile(
             history=qos_profile_sensor_data.history,
@@ -373,6 +400,35 @@ class HandsNode(LifecycleNode):
         # The names after remapping and namespaces: what the user must publish to.
         self._image_topic_name, self.intake.camera_info_topic = images.topic_name, infos.topic_name
         self.intake.rectified = sees_rectified(self.values["image_projection"], images.topic_name)
+        depth_topic = self.values["depth_topic"]
+        if not depth_topic:
+            self.depth.disable()
+            return
+        if not gives_mesh:
+            reason = (
+                f"not used: the {backend} backend gives joints without a mesh, and fitting the "
+                "hands to depth needs the mesh's surface (RepeHand with its checkpoint and MANO "
+                "files)"
+            )
+            self.get_logger().warning(f"depth_topic {depth_topic!r} is set but {reason}")
+            self.depth.disable(reason)
+            return
+        depth_images = self.create_subscription(
+            Image, depth_topic, self.depth.on_image, qos, event_callbacks=events
+        )
+        self._subscriptions_made.append(depth_images)
+        info_topic = ""
+        if self.values["depth_camera_info_topic"]:
+            depth_infos = self.create_subscription(
+                CameraInfo,
+                self.values["depth_camera_info_topic"],
+                self.depth.on_camera_info,
+                qos,
+                event_callbacks=events,
+            )
+            self._subscriptions_made.append(depth_infos)
+            info_topic = depth_infos.topic_name
+        self.depth.enable(depth_images.topic_name, info_topic, self.intake.rectified)
 
     def _on_incompatible_qos(self, info: QoSRequestedIncompatibleQoSInfo) -> None:
         policy = info.last_policy_kind.name if info.last_policy_kind else "unknown"
@@ -426,7 +482,13 @@ class HandsNode(LifecycleNode):
         if reconstructor is None:
             return
         camera = frame.intrinsics.camera_for(rgb.shape[1], rgb.shape[0])
-        result = reconstructor.reconstruct(rgb, camera, stamp.nanoseconds * 1e-9)
+        # Taken after the colour image is decoded: a depth image that trails it has had
+        # that long to arrive (see io.stamp_pairing for how long it is waited for).
+        depth = self.depth.for_frame(stamp.nanoseconds, header.frame_id)
+        result = reconstructor.reconstruct(
+            rgb, camera, stamp.nanoseconds * 1e-9, depth=depth.metres, depth_camera=depth.camera
+        )
+        self.depth.record(result, depth)
         self.hands_publisher.publish(
             two_hand_mesh_from_result(result, header, self.values["publish_vertices"])
         )
@@ -468,6 +530,9 @@ class HandsNode(LifecycleNode):
             self.get_logger().warning(
                 f"{message}: is the camera running?", throttle_duration_sec=WARN_PERIOD_S
             )
+        elif active and self.depth.stale:
+            level = DiagnosticStatus.WARN
+            message = f"{self._model_state}; depth {self.depth.state}"
         device = self.values.get("device", "") if self.values else ""
         self.diagnostics_publisher.publish(
             diagnostic_array(
@@ -480,6 +545,7 @@ class HandsNode(LifecycleNode):
                 level[0],
                 message,
                 self._now(),
+                extra=self.depth.values(),
             )
         )
 

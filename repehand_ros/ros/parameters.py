@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from repehand_ros.detection import DetectionConfig
+from repehand_ros.geometry.depth_fusion import FUSION_MODES, DepthFusionSettings
+from repehand_ros.io.stamp_pairing import PairingSettings
 from repehand_ros.model.variants import (
     HEATMAP_STRIDE,
     MAX_INPUT_SIZE,
@@ -181,7 +183,8 @@ PARAMETERS: tuple[Parameter, ...] = (
         "backend",
         "auto",
         "auto (RepeHand on torch when the checkpoint and MANO files exist, otherwise "
-        "keypoints), torch, onnxruntime, tensorrt (ONNX Runtime's TensorRT provider), or "
+        "keypoints), torch, onnxruntime, tensorrt (an engine file, or ONNX Runtime's TensorRT "
+        "provider with its engine cache), or "
         "keypoints (MediaPipe's landmarks: joints without a mesh, no weights needed)",
         one_of(*BACKENDS),
         why=_MODEL,
@@ -189,14 +192,16 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "fp16",
         False,
-        "half precision on CUDA (torch backend)",
+        "half precision on CUDA: torch autocast, or an fp16 engine of ONNX Runtime's TensorRT "
+        "provider (layer normalisation kept in fp32)",
         why="the model is loaded in it",
     ),
     Parameter(
         "onnx_file",
         "",
-        "exported network for the onnxruntime/tensorrt backends; empty: export once "
-        "into the cache folder",
+        "exported network for the onnxruntime/tensorrt backends (ONNX, or for tensorrt a "
+        ".engine/.plan from repehand export --tensorrt); empty: export once into the cache "
+        "folder",
         why="the network is loaded from it",
     ),
     Parameter(
@@ -233,6 +238,63 @@ PARAMETERS: tuple[Parameter, ...] = (
         "raw (sensor_msgs/Image) or compressed (CompressedImage)",
         one_of("raw", "compressed"),
         why=_SUBSCRIPTIONS,
+    ),
+    Parameter(
+        "depth_topic",
+        "",
+        "registered depth image topic (sensor_msgs/Image, 16UC1 millimetres or 32FC1 metres, "
+        "aligned to the colour camera, e.g. RealSense's aligned_depth_to_color/image_raw): "
+        "each hand's distance and size are then fitted to it; empty: no depth, the hands are "
+        "placed from the image alone",
+        why=_SUBSCRIPTIONS,
+    ),
+    Parameter(
+        "depth_camera_info_topic",
+        "",
+        "CameraInfo of the depth images; empty: the colour camera's (aligned depth has the "
+        "colour image's intrinsics; another resolution of the same picture is scaled)",
+        why=_SUBSCRIPTIONS,
+    ),
+    Parameter(
+        "depth_max_offset_s",
+        0.015,
+        "largest difference of stamps, seconds, of a colour image and the depth image paired "
+        "with it (keep it under half the frame period, 16 ms at 30 fps)",
+        in_range(0.0, 1.0),
+        applies=LIVE,
+    ),
+    Parameter(
+        "depth_wait_s",
+        0.05,
+        "longest wait, seconds, for a depth image that arrives after its colour image (it "
+        "stops as soon as the depth stream has passed the image's stamp); 0: never wait",
+        in_range(0.0, 1.0),
+        applies=LIVE,
+    ),
+    Parameter(
+        "depth_timeout_s",
+        1.0,
+        "seconds (of stamps) without a depth image after which depth counts as stale: the "
+        "images are answered without it, said in TwoHandMesh.depth_status and /diagnostics",
+        in_range(0.01, 3600.0),
+        applies=LIVE,
+    ),
+    Parameter(
+        "depth_fusion.mode",
+        "scale",
+        "how depth corrects a hand: scale (about the camera centre: distance and size "
+        "together, the keypoints stay on the image) or translate (along the ray: distance "
+        "only, the hand's size is trusted)",
+        one_of(*FUSION_MODES),
+        applies=LIVE,
+    ),
+    Parameter(
+        "depth_fusion.hold_s",
+        0.5,
+        "seconds a hand's last correction from depth is applied again while the fit falls "
+        "back (placement DEPTH_HELD), so that it does not jump; 0: never",
+        in_range(0.0, 60.0),
+        applies=LIVE,
     ),
     Parameter(
         "image_qos_reliability",
@@ -465,6 +527,22 @@ def live_settings(values: Mapping[str, Any]) -> LiveSettings:
         tracking=values["detection.tracking"],
         redetect_interval=int(values["detection.redetect_interval"]),
         min_detection_confidence=float(values["detection.min_detection_confidence"]),
+        depth_fusion=depth_fusion_settings(values),
+        depth_hold_s=float(values["depth_fusion.hold_s"]),
+    )
+
+
+def depth_fusion_settings(values: Mapping[str, Any]) -> DepthFusionSettings:
+    """How depth corrects the hands, from the parameter values (the rest: the defaults)."""
+    return DepthFusionSettings(mode=values["depth_fusion.mode"])
+
+
+def pairing_settings(values: Mapping[str, Any]) -> PairingSettings:
+    """How colour images are paired with depth images, from the parameter values."""
+    return PairingSettings(
+        max_offset_s=float(values["depth_max_offset_s"]),
+        wait_s=float(values["depth_wait_s"]),
+        timeout_s=float(values["depth_timeout_s"]),
     )
 
 
@@ -499,4 +577,6 @@ def reconstructor_config(values: Mapping[str, Any]) -> ReconstructorConfig:
             beta=float(values["smoothing.beta"]),
             d_cutoff=float(values["smoothing.d_cutoff"]),
         ),
+        depth_fusion=depth_fusion_settings(values),
+        depth_hold_s=float(values["depth_fusion.hold_s"]),
     )

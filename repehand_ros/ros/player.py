@@ -7,6 +7,17 @@ Stamps are the time of publishing, or a bag's recorded ones; the frame id is
 the given one, a bag's recorded one, or DEFAULT_FRAME_ID. With a log file,
 every published frame is appended to it as one JSON line (index, source,
 stamp_ns, frame_id, size, period_s, published_ns).
+
+A bag's depth images (`SourceFrame.depth`: an aligned depth topic read with
+its images) go out as recorded on the depth topic, with their own CameraInfo
+when the bag has one, just after the image they were recorded after: the
+order a camera driver sends them in. Restamped, a depth image keeps its
+recorded offset from the stamp of its image, the one it was recorded with
+(the nearest not before it): one recorded ahead of its image waits until that
+image is out and its new stamp known, so that the pairs stay paired. A frame
+id given for the images is theirs too (aligned depth is in the colour
+camera's frame). The depth publishers are made with the first depth image:
+footage without depth advertises no depth topic.
 """
 
 from __future__ import annotations
@@ -56,6 +67,10 @@ class PlayerSettings:
     """Publish a bag's CompressedImage as recorded on IMAGE_TOPIC/compressed."""
     wait_s: float = 30.0
     """Wait this long for a subscriber to the image topic before the first frame (0: none)."""
+    depth_topic: str = "depth/image"
+    """Where a bag's depth images go."""
+    depth_camera_info_topic: str = "depth/camera_info"
+    """Where their own CameraInfo goes, when the bag has one."""
 
 
 def play(
@@ -91,6 +106,7 @@ def play(
     )
     info_publisher = node.create_publisher(CameraInfo, settings.camera_info_topic, qos)
     log = open(log_path, "a") if log_path else None  # noqa: SIM115 (closed below)
+    depth = _DepthPublishers(node, settings, qos)
     published = 0
     try:
         if settings.wait_s > 0:
@@ -124,6 +140,7 @@ def play(
                 time.sleep(0.05)  # the first CameraInfo before the first image
             publisher.publish(message)
             published += 1
+            depth.publish(frame, stamp_ns, settings.frame_id)
             if log is not None:
                 record = {
                     "index": frame.index,
@@ -145,6 +162,57 @@ def play(
         node.destroy_node()
         rclpy.shutdown(context=context)
     return published
+
+
+DEPTH_SUBSCRIBER_WAIT_S = 3.0
+"""Longest wait, seconds, for the depth topic's first subscriber once depth is first sent."""
+
+
+class _DepthPublishers:
+    """A bag's depth images and their CameraInfo, published as recorded (see the module)."""
+
+    def __init__(self, node: Any, settings: PlayerSettings, qos: Any) -> None:
+        self._node, self._settings, self._qos = node, settings, qos
+        self._images: Any = None
+        self._infos: Any = None
+        self._waiting: list[Any] = []
+        """Depth images recorded ahead of their (restamped) image, not yet out."""
+
+    def publish(self, frame: SourceFrame, stamp_ns: int, frame_id: str | None) -> None:
+        """The depth images recorded after `frame`'s image, just published stamped
+        `stamp_ns`, and those that waited for it."""
+        from builtin_interfaces.msg import Time
+        from sensor_msgs.msg import CameraInfo, Image
+
+        due, self._waiting = [*self._waiting, *frame.depth], []
+        if not due:
+            return
+        if self._images is None:
+            settings = self._settings
+            self._images = self._node.create_publisher(Image, settings.depth_topic, self._qos)
+            self._infos = self._node.create_publisher(
+                CameraInfo, settings.depth_camera_info_topic, self._qos
+            )
+            if settings.wait_s > 0:
+                # Made on the first depth image: one sent before its subscription has
+                # matched is lost, as for the images (see play). A graph that takes no
+                # depth (the keypoint backend) is waited for briefly only.
+                wait_s = min(settings.wait_s, DEPTH_SUBSCRIBER_WAIT_S)
+                _wait_for_subscriber((self._images,), wait_s, settings.depth_topic)
+        recorded_ns = frame.stamp_ns if frame.stamp_ns is not None else stamp_ns
+        for depth in due:
+            header = depth.image.header
+            own_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+            if stamp_ns != recorded_ns and own_ns > recorded_ns:
+                self._waiting.append(depth)  # a later image's: its new stamp is not known yet
+                continue
+            moved = max(0, stamp_ns + own_ns - recorded_ns)
+            header.stamp = Time(sec=moved // 1_000_000_000, nanosec=moved % 1_000_000_000)
+            header.frame_id = frame_id or header.frame_id
+            if depth.camera_info is not None:
+                depth.camera_info.header = header
+                self._infos.publish(depth.camera_info)
+            self._images.publish(depth.image)
 
 
 def _wait_for_subscriber(publishers: Sequence[Any], timeout_s: float, topic: str) -> None:

@@ -42,9 +42,12 @@ SETTLE_S = 1.5
 
 
 def child_environment() -> dict[str, str]:
-    """The processes' environment: 640x480 images need the large-segment Fast DDS profile."""
+    """The processes' environment: 640x480 images need the large-segment Fast DDS profile,
+    under Fast DDS 3's name (Kilted) and Fast DDS 2's (Jazzy, Humble), which each ignores
+    the other's."""
     env = dict(os.environ)
-    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_file(FASTDDS_PROFILE)))
+    for name in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        env.setdefault(name, str(config_file(FASTDDS_PROFILE)))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

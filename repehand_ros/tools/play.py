@@ -10,7 +10,10 @@ from each SOURCE in turn:
 * a ROS 2 bag (folder with metadata.yaml, MCAP or sqlite3), read with
   `rosbags`: Image or CompressedImage and CameraInfo as recorded, at the
   recorded pace, stamps and frame ids kept (CompressedImage is decoded to
-  rgb8 unless `--keep-compressed`).
+  rgb8 unless `--keep-compressed`); and its aligned depth images (RealSense's
+  `aligned_depth_to_color/image_raw`, `depth_registered`, or
+  `--bag-depth-topic`), with their CameraInfo if recorded, on `--depth-topic`
+  just after the image they were recorded after (`--no-depth`: not).
 
 Images go out as rgb8 stamped with the time of publishing (bags: the
 recorded stamp, unless `--restamp`), in `--frame-id`. Intrinsics: a
@@ -134,16 +137,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="wait up to this long for a subscriber before the first frame (0: do not)",
     )
     parser.add_argument("--log", type=Path, help="append one JSON line per published frame")
+    depth = parser.add_mutually_exclusive_group()
+    depth.add_argument(
+        "--bag-depth-topic",
+        help="a bag's depth image topic (default: its one aligned depth topic, if any)",
+    )
+    depth.add_argument(
+        "--no-depth", action="store_true", help="do not publish a bag's depth images"
+    )
+    parser.add_argument(
+        "--depth-topic", default="depth/image", help="where a bag's depth images go"
+    )
+    parser.add_argument(
+        "--depth-camera-info-topic",
+        default="depth/camera_info",
+        help="where their CameraInfo goes, when the bag has one",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from repehand_ros.io.calibration import CalibrationError, CameraChoice
     from repehand_ros.io.signals import StopOnSignal
+    from repehand_ros.ros.bags import AUTO_DEPTH
     from repehand_ros.ros.footage import SourceError, iter_frames
     from repehand_ros.ros.player import PlayerSettings, play
 
-    options = source_options(args)
+    depth_topic = "" if args.no_depth else args.bag_depth_topic or AUTO_DEPTH
+    options = dataclasses.replace(source_options(args), depth_topic=depth_topic)
     calibration = calibration_of(args)
     cameras = CameraChoice(calibration.camera if calibration else None, focal=args.focal)
     settings = PlayerSettings(
@@ -153,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         restamp=args.restamp,
         keep_compressed=args.keep_compressed,
         wait_s=args.wait,
+        depth_topic=args.depth_topic,
+        depth_camera_info_topic=args.depth_camera_info_topic,
     )
     sources = list(args.sources) or default_sources()
     try:

@@ -55,6 +55,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a parameter, e.g. --set device=cpu --set detection.mirrored=true",
     )
     parser.add_argument("--image-topic", help="the bag's image topic, when it has several")
+    depth = parser.add_mutually_exclusive_group()
+    depth.add_argument(
+        "--depth-topic",
+        default=bags.AUTO_DEPTH,
+        help="the bag's depth image topic, registered (aligned) to the colour camera "
+        "(default: the one aligned_depth_to_color or depth_registered topic it has, if any)",
+    )
+    depth.add_argument(
+        "--no-depth",
+        dest="depth_topic",
+        action="store_const",
+        const="",
+        help="place the hands from the images alone, even when the bag has depth",
+    )
     parser.add_argument("--node", default="/hands", help="name the outputs as this node's")
     parser.add_argument("--storage", choices=sorted(bags.STORAGES), default="mcap")
     parser.add_argument(
@@ -91,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             node=args.node,
             storage=args.storage,
             copy_images=args.copy_images,
+            depth_topic=args.depth_topic,
         )
     except (SourceError, ValueError, FileNotFoundError) as error:
         raise CommandError(str(error)) from None

@@ -103,3 +103,38 @@ def test_faces_round_trip_and_bad_faces_are_refused():
         faces_message(right, left + 1)
     with pytest.raises(ValueError, match="integer vertex indices"):
         faces_message(right.astype(float), left)
+
+
+def test_the_placement_and_the_depth_status_survive_the_message():
+    import dataclasses
+
+    from repehand_ros.msg import TwoHandMesh
+
+    from repehand_ros.pipeline.results import DepthStatus, Placement
+
+    result = synthetic_result(seed=5)
+    result.right = dataclasses.replace(
+        result.right, placement=Placement.DEPTH, depth_scale=1.08, depth_shift_m=0.043
+    )
+    result.left = dataclasses.replace(
+        result.left, placement=Placement.DEPTH_HELD, depth_scale=0.95, depth_shift_m=-0.02
+    )
+    result.depth_status = DepthStatus.UNMATCHED
+    result.times.depth_ms = 3.5
+    msg = two_hand_mesh_from_result(result, Header())
+    assert (msg.right.placement, msg.left.placement) == (HandMesh.DEPTH, HandMesh.DEPTH_HELD)
+    assert msg.depth_status == TwoHandMesh.DEPTH_UNMATCHED and msg.depth_ms == 3.5
+    back = two_hand_result_from_mesh(msg)
+    assert back.right.placement is Placement.DEPTH and back.left.placement is Placement.DEPTH_HELD
+    assert back.right.depth_scale == pytest.approx(1.08) and back.left.depth_shift_m == (
+        pytest.approx(-0.02)
+    )
+    assert back.depth_status is DepthStatus.UNMATCHED and back.times.depth_ms == 3.5
+    assert back.right.depth_fit is None  # the fit's details stay in the process
+    # Not valid: every depth field at its default.
+    result.right = HandResult(side=HandSide.RIGHT)
+    empty = two_hand_mesh_from_result(result, Header()).right
+    assert (empty.placement, empty.depth_scale, empty.depth_shift) == (0, 0.0, 0.0)
+    msg.right.placement = 7
+    with pytest.raises(ValueError, match="right placement 7 is none of"):
+        two_hand_result_from_mesh(msg)

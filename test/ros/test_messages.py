@@ -19,6 +19,12 @@ print(json.dumps({
     "constants": {
         "RIGHT": HandMesh.RIGHT, "LEFT": HandMesh.LEFT, "NUM_JOINTS": HandMesh.NUM_JOINTS,
         "NUM_VERTICES": HandMesh.NUM_VERTICES, "NUM_FACES": HandMesh.NUM_FACES,
+        "MONOCULAR": HandMesh.MONOCULAR, "DEPTH": HandMesh.DEPTH,
+        "DEPTH_HELD": HandMesh.DEPTH_HELD,
+    },
+    "depth_constants": {
+        name: getattr(TwoHandMesh, name)
+        for name in ("DEPTH_OFF", "DEPTH_USED", "DEPTH_UNMATCHED", "DEPTH_STALE", "DEPTH_REFUSED")
     },
     "module": TwoHandMesh.__module__,
 }))
@@ -46,6 +52,8 @@ def test_generated_messages_import_in_a_fresh_process_with_documented_fields():
         "network_ms": "float",
         "mano_ms": "float",
         "total_ms": "float",
+        "depth_status": "uint8",
+        "depth_ms": "float",
     }
     assert info["hand_mesh"] == {
         "side": "uint8",
@@ -59,6 +67,9 @@ def test_generated_messages_import_in_a_fresh_process_with_documented_fields():
         "mano_shape": "float[10]",
         "keypoints_2d": "float[42]",
         "box": "repehand_ros/ImageBox",
+        "placement": "uint8",
+        "depth_scale": "float",
+        "depth_shift": "float",
     }
     assert info["faces"] == {
         "header": "std_msgs/Header",
@@ -72,6 +83,16 @@ def test_generated_messages_import_in_a_fresh_process_with_documented_fields():
         "NUM_JOINTS": 21,
         "NUM_VERTICES": 778,
         "NUM_FACES": 1538,
+        "MONOCULAR": 0,
+        "DEPTH": 1,
+        "DEPTH_HELD": 2,
+    }
+    assert info["depth_constants"] == {
+        "DEPTH_OFF": 0,
+        "DEPTH_USED": 1,
+        "DEPTH_UNMATCHED": 2,
+        "DEPTH_STALE": 3,
+        "DEPTH_REFUSED": 4,
     }
 
 
@@ -83,3 +104,18 @@ def test_message_definition_documents_the_joint_order_the_library_uses():
     for finger in ("thumb", "index", "middle", "ring", "pinky"):
         first = JOINT_NAMES.index(f"{finger}_1")
         assert f"{first}-{first + 3} {finger}_1..{finger}_4" in text
+
+
+def test_every_placement_and_depth_status_has_its_documented_constant():
+    """The pipeline's enums and the messages' constants name the same things."""
+    from repehand_ros.msg import HandMesh, TwoHandMesh
+
+    from repehand_ros.pipeline.results import DepthStatus, Placement
+    from repehand_ros.ros.conversions import DEPTH_STATUS_CODES, PLACEMENT_CODES
+
+    assert set(PLACEMENT_CODES) == set(Placement)
+    assert set(DEPTH_STATUS_CODES) == set(DepthStatus)
+    for placement, code in PLACEMENT_CODES.items():
+        assert getattr(HandMesh, placement.name) == code
+    for status, code in DEPTH_STATUS_CODES.items():
+        assert getattr(TwoHandMesh, f"DEPTH_{status.name}") == code

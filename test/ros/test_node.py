@@ -33,7 +33,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.parameter import Parameter, parameter_value_to_python
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from repehand_ros.msg import TwoHandMesh
+from repehand_ros.msg import HandMesh, TwoHandMesh
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -299,6 +299,10 @@ def test_camera_to_node_to_listener_keeps_stamps_frames_and_shapes(files, listen
         assert marker.header.frame_id == FRAME
         assert marker.action != Marker.ADD or marker.header.stamp.sec in stamps
     assert (listener.diagnostic_value("bad_input_frames") or 0) == 0
+    # No depth topic: every hand placed from the image alone, and said so.
+    assert all(m.depth_status == TwoHandMesh.DEPTH_OFF for m in listener.hands)
+    assert all(m.left.placement == HandMesh.MONOCULAR for m in listener.hands)
+    assert listener.diagnostic_text("depth") == "not configured (parameter depth_topic is empty)"
 
 
 def test_lifecycle_configure_fails_cleanly_then_deactivate_clears_markers(files, listener):

@@ -76,3 +76,61 @@ def test_the_player_publishes_image_and_camera_info_over_dds(tmp_path):
     info = infos[0]
     assert (info.width, info.height) == (64, 48) and info.k[0] == 64.0
     assert len((tmp_path / "log").read_text().splitlines()) == 6
+
+
+@pytest.mark.dds
+@pytest.mark.timeout(120)
+def test_a_bag_s_aligned_depth_images_are_published_with_their_images(tmp_path):
+    """Stamps kept (and, restamped, kept paired), depth and its CameraInfo on their topics."""
+    from fixtures.bags import write_rgbd_bag
+
+    stamps = [9 * 10**9 + k * 50_000_000 for k in range(4)]
+    depth_mm = np.full((48, 64), 800, dtype=np.uint16)
+    write_rgbd_bag(
+        tmp_path / "rgbd", picture(5), depth_mm, stamps, depth_first={1}, without_depth={2}
+    )
+    namespace = f"/t{uuid.uuid4().hex[:8]}"
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("play_depth_listener", context=context)
+    qos = QoSProfile(
+        reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=50
+    )
+    images: list[Image] = []
+    depths: list[Image] = []
+    depth_infos: list[CameraInfo] = []
+    node.create_subscription(Image, f"{namespace}/image", images.append, qos)
+    node.create_subscription(CameraInfo, f"{namespace}/camera_info", lambda _: None, qos)
+    node.create_subscription(Image, f"{namespace}/depth/image", depths.append, qos)
+    node.create_subscription(CameraInfo, f"{namespace}/depth/camera_info", depth_infos.append, qos)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    command = [str(REPEHAND), "play", str(tmp_path / "rgbd"), "--image-topic", f"{namespace}/image"]
+    command += ["--camera-info-topic", f"{namespace}/camera_info", "--restamp"]
+    command += ["--depth-topic", f"{namespace}/depth/image"]
+    command += ["--depth-camera-info-topic", f"{namespace}/depth/camera_info"]
+    player = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while player.poll() is None or len(images) < 4 or len(depths) < 3:
+            assert time.monotonic() < deadline, f"timed out: {len(images)} images, {len(depths)}"
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        player.kill()
+        output = player.communicate()[0]
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    assert player.returncode == 0, output
+
+    def ns(message) -> int:
+        return message.header.stamp.sec * 10**9 + message.header.stamp.nanosec
+
+    image_stamps = [ns(image) for image in images]
+    assert image_stamps[0] > stamps[0]  # restamped...
+    # ...and each depth image still has its image's stamp (frame 2's was not recorded).
+    assert [ns(depth) for depth in depths] == [image_stamps[k] for k in (0, 1, 3)]
+    assert all(d.encoding == "16UC1" and (d.width, d.height) == (64, 48) for d in depths)
+    assert np.frombuffer(bytes(depths[0].data), "<u2")[0] == 800
+    assert len(depth_infos) == 3 and depth_infos[0].k[0] == 600.0
+    assert all(d.header.frame_id == "right04_optical_frame" for d in depths)

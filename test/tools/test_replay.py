@@ -44,3 +44,14 @@ def test_the_command_reports_json_and_refuses_to_overwrite(right04, tmp_path, ca
     other = str(tmp_path / "other")
     assert cli.main(["replay", str(in_bag), other, "--set", "backend=nonsense"]) == 2
     assert "backend" in capsys.readouterr().err
+
+
+def test_a_depth_topic_the_bag_lacks_is_a_user_error(right04, tmp_path, capsys):
+    in_bag = tmp_path / "in"
+    write_camera_bag(in_bag, right04, compressed=False)
+    options = ["--set", "backend=keypoints", "--set", f"cache_dir={tmp_path / 'cache'}"]
+    out = str(tmp_path / "out")
+    assert cli.main(["replay", str(in_bag), out, "--depth-topic", "/depth", *options]) == 2
+    assert "has no Image topic /depth" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # one or the other
+        cli.main(["replay", str(in_bag), out, "--depth-topic", "/depth", "--no-depth"])

@@ -606,7 +606,8 @@ def isolate_dds(args: argparse.Namespace) -> None:
     domain = args.domain_id if args.domain_id is not None else random.randint(101, 200)
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config/fastdds_large_images.xml")
+    for variable in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        os.environ[variable] = str(ROOT / "config/fastdds_large_images.xml")  # Fast DDS 3 and 2
     os.environ.setdefault("ROS_LOG_DIR", tempfile.mkdtemp(prefix="repehand-bench-roslog-"))
 
 

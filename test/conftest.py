@@ -20,10 +20,12 @@ from fixtures.mano_files import write_official_mano_dir
 os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randint(1, 100))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_LOG_DIR", tempfile.mkdtemp(prefix="repehand-test-roslog-"))
-# Camera images (900 KiB) need Fast DDS's shared memory with large segments (see the file).
-os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(
-    Path(__file__).resolve().parents[1] / "config" / "fastdds_large_images.xml"
-)
+# Camera images (900 KiB) need Fast DDS's shared memory with large segments (see the file),
+# under Fast DDS 3's name (Kilted) and Fast DDS 2's (Jazzy), which each ignores the other's.
+for _profile_variable in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+    os.environ[_profile_variable] = str(
+        Path(__file__).resolve().parents[1] / "config" / "fastdds_large_images.xml"
+    )
 
 
 @pytest.fixture(scope="session")

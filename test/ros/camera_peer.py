@@ -61,7 +61,12 @@ def image(number: int, rgb: np.ndarray) -> Image:
 def bad_inputs(rgb: np.ndarray) -> list[tuple[str, object]]:
     """(topic kind, message) pairs, each one malformed in its own way."""
     height, width = rgb.shape[:2]
-    cases: list[tuple[str, object]] = [("info", camera_info(0, width, height))]
+    # Said twice: the first message after discovery may still miss the new reader, and
+    # without it every bad image would be counted as one without CameraInfo.
+    cases: list[tuple[str, object]] = [
+        ("info", camera_info(0, width, height)),
+        ("info", camera_info(0, width, height)),
+    ]
     for encoding in BAD_ENCODINGS:
         message = image(0, rgb)
         message.encoding = encoding

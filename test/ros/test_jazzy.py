@@ -41,7 +41,7 @@ def test_jazzy_sensor_msgs_names_every_encoding_but_those_added_later():
 
 def test_fast_dds_2_is_given_the_large_image_profile_under_its_own_variable():
     """Jazzy's Fast DDS (2.x) reads FASTRTPS_DEFAULT_PROFILES_FILE, not the
-    FASTDDS_DEFAULT_PROFILES_FILE of Fast DDS 3 (Kilted) that test/conftest.py sets:
+    FASTDDS_DEFAULT_PROFILES_FILE of Fast DDS 3 (Kilted); test/conftest.py sets both:
     without it, 640x480 images go over fragmented UDP and the node tests time out."""
     given = os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE")
     assert given and Path(given).resolve() == PROFILE, (

@@ -67,7 +67,11 @@ import cv2
 import numpy as np
 
 from repehand_ros import HandReconstructor, ReconstructorConfig
-from repehand_ros.data.footage import FootageUnavailableError, footage_path
+from repehand_ros.data.footage import (
+    FootageUnavailableError,
+    decoded_frames_rgb,
+    footage_path,
+)
 from repehand_ros.geometry.boxes import Box
 from repehand_ros.geometry.camera import PinholeCamera
 from repehand_ros.hands import FINGERS, NUM_JOINTS, WRIST, HandSide
@@ -433,14 +437,8 @@ def read_video(path: Path) -> tuple[list[np.ndarray], float]:
     if not capture.isOpened():
         raise SystemExit(f"cannot open video {path}")
     fps = float(capture.get(cv2.CAP_PROP_FPS))
-    frames = []
-    try:
-        ok, frame = capture.read()
-        while ok:
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            ok, frame = capture.read()
-    finally:
-        capture.release()
+    capture.release()
+    frames = decoded_frames_rgb(path)
     if not frames:
         raise SystemExit(f"no frames decoded from {path}")
     return frames, fps

@@ -545,11 +545,20 @@ def frames_rgb(name: str) -> list[np.ndarray]:
 
     Raises FootageUnavailableError when none can be decoded (an OpenCV without FFmpeg).
     """
-    import cv2
 
     if not name.lower().endswith(VIDEO_SUFFIXES):
         raise ValueError(f"{name} is not a video or GIF; `image_rgb` reads images")
     path = footage_path(name)
+    frames = decoded_frames_rgb(path)
+    if not frames:
+        raise FootageUnavailableError(f"this OpenCV decodes no frame of {path}")
+    return frames
+
+
+def decoded_frames_rgb(path: Path) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from the video or GIF at `path`, RGB uint8 (none: empty)."""
+    import cv2
+
     capture = cv2.VideoCapture(str(path))
     frames = []
     try:
@@ -559,8 +568,6 @@ def frames_rgb(name: str) -> list[np.ndarray]:
             ok, frame = capture.read()
     finally:
         capture.release()
-    if not frames:
-        raise FootageUnavailableError(f"this OpenCV decodes no frame of {path}")
     return frames
 
 
